@@ -1,0 +1,118 @@
+//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-u] prog...
+//!
+//! Execs prog with `-sf PID...` appended, the pids taken from SV_PID and
+//! PIDFILE_PID (or the -n variables), each checked to be a live process
+//! named like prog. Alone, prints what it would append.
+#![no_main]
+
+use pidchain::argv::Argv;
+use pidchain::chain::{self, IfNameUnknown};
+use pidchain::diag::{EXIT_SYSTEM, Prog, escape};
+use pidchain::getopt::{Getopt, Opt};
+use pidchain::pid::{self, PidList};
+use pidchain::{env, exec, sys};
+use std::ffi::{CString, c_char, c_int};
+
+const PROG: Prog = Prog {
+    name: "haproxy-sf",
+    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -u ] [ prog... ]",
+    help: "  -t         hard stop: append -st instead of -sf
+  -x socket  also pass -x socket when taking over and socket is a unix socket
+  -n var     read pids from var (repeatable; default SV_PID then PIDFILE_PID)
+  -u         unchecked: do not drop dead pids or processes not named like prog
+",
+};
+
+/// The name old processes must have when running alone (no prog to name it).
+const DEFAULT_NAME: &[u8] = b"haproxy";
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: the arguments of the C main.
+    let argv = unsafe { Argv::from_main(argc, argv) };
+    let mut stop = c"-sf";
+    let mut socket = None;
+    let mut vars: Vec<&[u8]> = Vec::new();
+    let mut checked = true;
+
+    let mut opts = Getopt::new(argv, b"tx:n:u");
+    for opt in opts.by_ref() {
+        match opt {
+            Ok(Opt::Flag(b't')) => stop = c"-st",
+            Ok(Opt::Value(b'x', s)) => socket = Some(s),
+            Ok(Opt::Value(c @ b'n', v)) => vars.push(chain::var_name(&PROG, c, v)),
+            Ok(Opt::Flag(b'u')) => checked = false,
+            Ok(Opt::Help) => PROG.help(),
+            Ok(Opt::Version) => PROG.version(),
+            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
+            Err(m) => PROG.misuse(m),
+        }
+    }
+    if vars.is_empty() {
+        vars = vec![b"SV_PID", b"PIDFILE_PID"];
+    }
+    let prog_argv = argv.tail(opts.optind());
+    let alone = prog_argv.len() <= 1;
+    let name = argv
+        .get(opts.optind())
+        .map_or(DEFAULT_NAME, |p| sys::basename(p.to_bytes()));
+
+    let mut pids = PidList::new();
+    let mut pid_max = None;
+    for var in &vars {
+        let value = env::get(var);
+        if !alone {
+            env::remove(var);
+        }
+        let Some(value) = value else { continue };
+        let value = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str());
+        match PidList::parse_var(value, *pid_max.get_or_insert_with(pid::pid_max)) {
+            Some(list) => list.as_slice().iter().for_each(|&p| pids.push(p)),
+            None => PROG.warn(&[b"ignoring ", var, b": not a list of pids: ", &escape(value)]),
+        }
+    }
+    // The program exec'd has our pid: it must never be told to stop itself.
+    let me = sys::getpid() as u32;
+    if pids.as_slice().contains(&me) {
+        PROG.warn(&[b"dropping pid ", &pid::decimal(me), b": it is this process"]);
+        pids.retain(|&p| p != me);
+    }
+    if checked {
+        chain::vet_all(&PROG, &mut pids, true, Some(name), IfNameUnknown::Skip);
+    }
+
+    let mut appended: Vec<CString> = Vec::new();
+    if !pids.is_empty() {
+        if let Some(s) = socket {
+            match sys::stat(s) {
+                Ok(st) if sys::is_type(&st, libc::S_IFSOCK) => {
+                    appended.push(c"-x".into());
+                    appended.push(s.into());
+                }
+                Ok(_) => PROG.warn(&[b"not passing -x ", s.to_bytes(), b": not a unix socket"]),
+                Err(_) => {}
+            }
+        }
+        appended.push(stop.into());
+        appended.extend(pids.as_slice().iter().map(|&p| pid::to_cstring(p)));
+    }
+
+    if alone {
+        let mut line = appended
+            .iter()
+            .map(|a| a.as_bytes())
+            .collect::<Vec<_>>()
+            .join(&b' ');
+        line.push(b'\n');
+        let code = if sys::write_all(1, &line) {
+            0
+        } else {
+            EXIT_SYSTEM
+        };
+        std::process::exit(code);
+    }
+    let mut new_argv: Vec<*const c_char> = prog_argv[..prog_argv.len() - 1].to_vec();
+    new_argv.extend(appended.iter().map(|a| a.as_ptr()));
+    new_argv.push(std::ptr::null());
+    exec::exec(&PROG, &new_argv)
+}

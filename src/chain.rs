@@ -1,0 +1,115 @@
+//! The step every pid-reading program ends with: alone, print the pids;
+//! chained, put them in VAR (or remove VAR) and exec the rest of argv.
+//! Also the checks that decide whether a pid may be handed on.
+
+use crate::diag::{EXIT_SYSTEM, Prog};
+use crate::pid::{self, PidList};
+use crate::process::{self, Verdict};
+use crate::{env, exec, sys};
+use std::ffi::{CStr, c_char};
+
+/// Ends the program. `tail` is the NULL-terminated rest of argv; empty
+/// (only the NULL) means the program runs alone.
+pub fn hand_on(prog: &Prog, var: &[u8], pids: &PidList, tail: &[*const c_char]) -> ! {
+    if tail.len() <= 1 {
+        if pids.is_empty() {
+            std::process::exit(0);
+        }
+        let mut line = pids.to_bytes();
+        line.push(b'\n');
+        if !sys::write_all(1, &line) {
+            prog.die(EXIT_SYSTEM, &[b"unable to write to stdout"]);
+        }
+        std::process::exit(0);
+    }
+    if pids.is_empty() {
+        env::remove(var);
+    } else {
+        env::set(var, &pids.to_bytes());
+    }
+    exec::exec(prog, tail)
+}
+
+/// What to do when the name of a process cannot be known (/proc missing).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IfNameUnknown {
+    /// The caller asked for the check: fail (exit 111).
+    Fail,
+    /// Warn once and go on without the name check.
+    Skip,
+}
+
+/// Drops, with a warning each, the pids that are dead (if `alive`) or not
+/// named `name`.
+pub fn vet_all(
+    prog: &Prog,
+    pids: &mut PidList,
+    alive: bool,
+    name: Option<&[u8]>,
+    unknown: IfNameUnknown,
+) {
+    let mut name = name;
+    let mut kept = PidList::new();
+    for &p in pids.as_slice() {
+        let mut verdict = process::vet(p, alive, name);
+        if verdict == Verdict::NameUnknown {
+            if unknown == IfNameUnknown::Fail {
+                prog.die(
+                    EXIT_SYSTEM,
+                    &[
+                        b"unable to check the name of pid ",
+                        &pid::decimal(p),
+                        b": /proc is not mounted",
+                    ],
+                );
+            }
+            prog.warn(&[b"/proc is not mounted: not checking process names"]);
+            name = None;
+            verdict = process::vet(p, alive, None);
+        }
+        match verdict {
+            Verdict::Keep => kept.push(p),
+            Verdict::NoSuchProcess => {
+                prog.warn(&[b"dropping pid ", &pid::decimal(p), b": no such process"])
+            }
+            Verdict::OtherName => prog.warn(&[
+                b"dropping pid ",
+                &pid::decimal(p),
+                b": process is not ",
+                process::comm_of(name.unwrap_or_default()),
+            ]),
+            Verdict::NameUnknown => {}
+            Verdict::NameUnreadable(e) => prog.warn(&[
+                b"dropping pid ",
+                &pid::decimal(p),
+                b": unable to read its name: ",
+                e.desc().as_bytes(),
+            ]),
+        }
+    }
+    *pids = kept;
+}
+
+/// A VAR given with -n: a name setenv accepts, or a usage error.
+pub fn var_name<'a>(prog: &Prog, opt: u8, v: &'a CStr) -> &'a [u8] {
+    let name = v.to_bytes();
+    if !env::is_valid_name(name) {
+        prog.bad_value(opt, name, "a variable name");
+    }
+    name
+}
+
+/// An MS given with -w/-W: decimal milliseconds.
+pub fn millis(prog: &Prog, opt: u8, v: &CStr) -> std::time::Duration {
+    let digits = v.to_bytes();
+    let ms = (!digits.is_empty() && digits.len() <= 9 && digits.iter().all(u8::is_ascii_digit))
+        .then(|| {
+            digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
+        });
+    match ms {
+        Some(ms) => std::time::Duration::from_millis(ms),
+        None => prog.bad_value(opt, digits, "a number of milliseconds"),
+    }
+}

@@ -1,0 +1,14 @@
+//! What the pidchain programs share. Each `src/bin/NAME.rs` is a short
+//! `main` over these modules; nothing here forks or spawns.
+
+pub mod argv;
+pub mod chain;
+pub mod diag;
+pub mod env;
+pub mod exec;
+pub mod getopt;
+pub mod pid;
+pub mod pidfile;
+pub mod process;
+pub mod sys;
+pub mod wait;

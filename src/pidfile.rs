@@ -1,0 +1,277 @@
+//! Reading a pidfile strictly: never through a symlink, never hanging on
+//! a FIFO, only a regular file that root or we own and nobody else can
+//! write, at most 4096 bytes, one pid per line. Optionally consumed
+//! atomically, and optionally waited for.
+
+use crate::diag::{EXIT_NO_PID, Failure};
+use crate::pid::{self, PidList};
+use crate::sys;
+use crate::wait::Waiter;
+use nix::errno::Errno;
+use std::ffi::{CStr, CString};
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+pub const MAX_SIZE: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    No,
+    /// `-w`: an existing but incomplete file is waited for.
+    ForCompletion(Duration),
+    /// `-W`: a missing file too.
+    ForFile(Duration),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub consume: bool,
+    pub wait: Wait,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Content {
+    Pids(PidList),
+    Missing,
+    Empty,
+    Invalid(Invalid),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invalid {
+    TooLarge,
+    /// 1-based number of the first line that is not a pid.
+    BadLine(usize),
+}
+
+/// One pid per line; blank lines and surrounding whitespace (CRLF too) are
+/// ignored; anything else, or more than MAX_SIZE bytes, is invalid.
+pub fn parse(bytes: &[u8], pid_max: u32) -> Result<PidList, Invalid> {
+    if bytes.len() > MAX_SIZE {
+        return Err(Invalid::TooLarge);
+    }
+    let mut pids = PidList::new();
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let token = line.trim_ascii();
+        if token.is_empty() {
+            continue;
+        }
+        pids.push(pid::parse(token, pid_max).ok_or(Invalid::BadLine(n + 1))?);
+    }
+    Ok(pids)
+}
+
+/// An open pidfile and, when consumed, the private name it was renamed to.
+struct Opened {
+    fd: OwnedFd,
+    private: Option<CString>,
+}
+
+pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
+    let dir = sys::dirname(path.to_bytes());
+    let mut waiter = None;
+    let opened = loop {
+        if let Some(o) = open(path, opts.consume)? {
+            break o;
+        }
+        match opts.wait {
+            Wait::ForFile(t) if waiter.get_or_insert_with(|| Waiter::new(t, dir)).pause() => {
+                continue;
+            }
+            _ => return Ok(Content::Missing),
+        }
+    };
+    let content =
+        check(path, &opened).and_then(|()| read_open(path, &opened.fd, opts, dir, &mut waiter));
+    if let Some(private) = &opened.private {
+        sys::unlink(private).map_err(|e| Failure::sys("remove", private.to_bytes(), e))?;
+    }
+    content
+}
+
+/// Opens `path` (renamed first to a private name when consuming, so that
+/// of two consumers exactly one gets the file). None when it is missing.
+fn open(path: &CStr, consume: bool) -> Result<Option<Opened>, Failure> {
+    // Look before opening, so that a device or FIFO is never opened at all.
+    // What decides is the fstat of the open descriptor, in check().
+    match sys::lstat(path) {
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(Failure::sys("stat", path.to_bytes(), e)),
+        Ok(st) if !sys::is_type(&st, libc::S_IFREG) => return Err(refuse(path, kind(&st))),
+        Ok(_) => {}
+    }
+    let private = if consume {
+        let p = private_name(path)?;
+        match sys::rename(path, &p) {
+            Ok(()) => Some(p),
+            Err(Errno::ENOENT) => return Ok(None), // another consumer won
+            Err(e) => return Err(Failure::sys("rename", path.to_bytes(), e)),
+        }
+    } else {
+        None
+    };
+    let target = private.as_deref().unwrap_or(path);
+    match sys::open(target, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK) {
+        Ok(fd) => Ok(Some(Opened { fd, private })),
+        Err(e) => {
+            if let Some(p) = &private {
+                let _ = sys::unlink(p);
+            }
+            match e {
+                Errno::ENOENT => Ok(None),
+                Errno::ELOOP => Err(refuse(path, b"it is a symbolic link")),
+                e => Err(Failure::sys("open", path.to_bytes(), e)),
+            }
+        }
+    }
+}
+
+/// `.NAME.pidfile-read.PID` beside the file: rename(2) is atomic only
+/// within one filesystem, and our pid makes the name ours.
+fn private_name(path: &CStr) -> Result<CString, Failure> {
+    let bytes = path.to_bytes();
+    let mut name = b".".to_vec();
+    name.extend_from_slice(sys::basename(bytes));
+    name.extend_from_slice(b".pidfile-read.");
+    pid::push_decimal(&mut name, sys::getpid() as u32);
+    sys::join(sys::dirname(bytes), &name)
+        .ok_or_else(|| Failure::sys("rename", bytes, Errno::EINVAL))
+}
+
+/// The safety rules, on the descriptor (not the path, which may have been
+/// swapped since): a regular file, owned by root or the effective user,
+/// not writable by group or others.
+fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
+    let st = sys::fstat(&opened.fd).map_err(|e| Failure::sys("stat", path.to_bytes(), e))?;
+    let removed: &[u8] = if opened.private.is_some() {
+        b" (removed)"
+    } else {
+        b""
+    };
+    if !sys::is_type(&st, libc::S_IFREG) {
+        return Err(refuse(path, &[kind(&st), removed].concat()));
+    }
+    let euid = sys::geteuid();
+    if st.st_uid != 0 && st.st_uid != euid {
+        let why = [
+            b"owned by uid ".as_slice(),
+            &pid::decimal(st.st_uid),
+            b", neither root nor the effective user (uid ",
+            &pid::decimal(euid),
+            b")",
+            removed,
+        ]
+        .concat();
+        return Err(refuse(path, &why));
+    }
+    if st.st_mode & (libc::S_IWGRP | libc::S_IWOTH) != 0 {
+        let why = [
+            b"writable by group or others (mode ".as_slice(),
+            format!("{:04o}", st.st_mode & 0o7777).as_bytes(),
+            b")",
+            removed,
+        ]
+        .concat();
+        return Err(refuse(path, &why));
+    }
+    Ok(())
+}
+
+fn refuse(path: &CStr, why: &[u8]) -> Failure {
+    Failure::new(EXIT_NO_PID, &[b"refusing ", path.to_bytes(), b": ", why])
+}
+
+fn kind(st: &libc::stat) -> &'static [u8] {
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => b"it is a regular file",
+        libc::S_IFLNK => b"it is a symbolic link",
+        libc::S_IFDIR => b"it is a directory",
+        libc::S_IFIFO => b"it is a FIFO",
+        libc::S_IFSOCK => b"it is a socket",
+        libc::S_IFCHR | libc::S_IFBLK => b"it is a device",
+        _ => b"it is not a regular file",
+    }
+}
+
+/// A file is complete when it ends in a newline (haproxy creates and
+/// truncates its pidfile well before it writes `PID\n` into it).
+fn read_open(
+    path: &CStr,
+    fd: &OwnedFd,
+    opts: &Options,
+    dir: &[u8],
+    waiter: &mut Option<Waiter>,
+) -> Result<Content, Failure> {
+    let mut buf = [0u8; MAX_SIZE + 1];
+    let len = loop {
+        let len =
+            sys::pread_full(fd, &mut buf).map_err(|e| Failure::sys("read", path.to_bytes(), e))?;
+        let complete = len > MAX_SIZE || buf[..len].ends_with(b"\n");
+        let timeout = match opts.wait {
+            Wait::No => break len,
+            Wait::ForCompletion(t) | Wait::ForFile(t) => t,
+        };
+        if complete
+            || !waiter
+                .get_or_insert_with(|| Waiter::new(timeout, dir))
+                .pause()
+        {
+            break len;
+        }
+    };
+    let bytes = &buf[..len];
+    if bytes.trim_ascii().is_empty() {
+        return Ok(Content::Empty);
+    }
+    Ok(match parse(bytes, pid::pid_max()) {
+        Ok(pids) => Content::Pids(pids),
+        Err(invalid) => Content::Invalid(invalid),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const MAX: u32 = 4_194_304;
+
+    fn pids(bytes: &[u8]) -> Result<Vec<u32>, Invalid> {
+        parse(bytes, MAX).map(|l| l.as_slice().to_vec())
+    }
+
+    #[test]
+    fn one_pid_per_line() {
+        assert_eq!(pids(b"4242\n"), Ok(vec![4242]));
+        assert_eq!(pids(b"4242"), Ok(vec![4242]));
+        assert_eq!(pids(b"10\n20\n30\n"), Ok(vec![10, 20, 30]));
+        assert_eq!(pids(b"\n\n  10 \r\n\t20\t\n\n"), Ok(vec![10, 20]));
+        assert_eq!(pids(b"10\r\n20\r\n"), Ok(vec![10, 20]));
+        assert_eq!(pids(b"10\n20\n10\n"), Ok(vec![10, 20]));
+        assert_eq!(pids(b""), Ok(vec![]));
+        assert_eq!(pids(b"\n \n"), Ok(vec![]));
+    }
+
+    #[test]
+    fn anything_else_is_invalid() {
+        assert_eq!(pids(b"0\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"10\n1\n"), Err(Invalid::BadLine(2)));
+        assert_eq!(pids(b"10\n-3\n"), Err(Invalid::BadLine(2)));
+        assert_eq!(pids(b"+10\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"0x10\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"10 20\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"10\0\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"1\x0020\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"4194305\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"99999999999999999999\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"\xff\xfe\n"), Err(Invalid::BadLine(1)));
+        assert_eq!(pids(b"12\n\n\nhaproxy\n"), Err(Invalid::BadLine(4)));
+    }
+
+    #[test]
+    fn size_limit() {
+        let mut at_limit = b"42\n".to_vec();
+        at_limit.resize(MAX_SIZE, b'\n');
+        assert_eq!(pids(&at_limit), Ok(vec![42]));
+        at_limit.push(b'\n');
+        assert_eq!(pids(&at_limit), Err(Invalid::TooLarge));
+    }
+}

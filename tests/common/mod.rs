@@ -1,0 +1,232 @@
+//! Helpers shared by the integration tests: run the built binaries as a
+//! user would, with deadlines instead of sleeps, and kill every process a
+//! test starts when it ends, pass or fail.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PIDFILE_READ: &str = env!("CARGO_BIN_EXE_pidfile-read");
+pub const HAPROXY_SF: &str = env!("CARGO_BIN_EXE_haproxy-sf");
+
+/// Generous: the machine is shared, and a deadline is a failure, not a pace.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+    pub fn out(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}, stdout {:?}, stderr {:?}",
+            self.status,
+            self.out(),
+            self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to completion within DEADLINE (killed and failed after it).
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = Procs::new().spawn(cmd);
+    wait_output(child)
+}
+
+pub fn wait_output(mut child: Child) -> Output {
+    let deadline = Instant::now() + DEADLINE;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut v);
+        }
+        v
+    });
+    let mut stderr = String::new();
+    if let Some(e) = err.as_mut() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out after {DEADLINE:?}; stderr so far: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stdout = reader.join().expect("reader");
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic reached the user: {stderr}"
+    );
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+pub fn cmd(bin: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.env_remove("SV_PID").env_remove("PIDFILE_PID");
+    c
+}
+
+/// Processes a test started; every one still running is killed (by pid)
+/// and reaped when the test ends, however it ends.
+#[derive(Default)]
+pub struct Procs {
+    children: Vec<Child>,
+    pids: Vec<i32>,
+}
+
+impl Procs {
+    pub fn new() -> Self {
+        Procs::default()
+    }
+
+    /// A process in its own process group, so that it and whatever it
+    /// starts can be killed together.
+    pub fn start(&mut self, cmd: &mut Command) -> u32 {
+        cmd.process_group(0);
+        let child = cmd.spawn().expect("spawn");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    pub fn spawn(&mut self, cmd: &mut Command) -> Child {
+        cmd.spawn().expect("spawn")
+    }
+
+    /// Also kill this pid (one the test did not start itself) at the end.
+    pub fn adopt(&mut self, pid: i32) {
+        self.pids.push(pid);
+    }
+
+    /// Kills and reaps one child now: its pid is then free, a dead pid.
+    pub fn reap(&mut self, pid: u32) {
+        if let Some(i) = self.children.iter().position(|c| c.id() == pid) {
+            let mut c = self.children.remove(i);
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            // SAFETY: kill on a pid we started and have not reaped yet.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for &p in &self.pids {
+            // SAFETY: kill(2) with a pid recorded by the test.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Polls `cond` until it holds or DEADLINE passes; fails with `what`.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn write_file(path: &Path, content: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pidchain-test.")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// A long-lived process named `name` (a symlink to sleep, so that its
+/// comm is `name`), for the name checks.
+pub fn start_named(procs: &mut Procs, dir: &Path, name: &str) -> u32 {
+    let link = dir.join(name);
+    if !link.exists() {
+        std::os::unix::fs::symlink(which("sleep"), &link).expect("symlink");
+    }
+    let pid = procs.start(Command::new(&link).arg("1000"));
+    let comm = format!("/proc/{pid}/comm");
+    let want = &name[..name.len().min(15)];
+    wait_for("the process to exec", || {
+        std::fs::read_to_string(&comm).is_ok_and(|c| c.trim_end() == want)
+    });
+    pid
+}
+
+/// A pid that was a real process and has been reaped.
+pub fn dead_pid(procs: &mut Procs) -> u32 {
+    let pid = procs.start(&mut Command::new("true"));
+    procs.reap(pid);
+    pid
+}
+
+pub fn which(prog: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{prog} not found in PATH"))
+}
+
+/// `sh -c 'printf ...' sh` that prints its arguments NUL-separated, so a
+/// test can check argv byte for byte.
+pub fn argv_dumper() -> Vec<&'static OsStr> {
+    vec![
+        OsStr::new("sh"),
+        OsStr::new("-c"),
+        OsStr::new("cat /proc/$$/cmdline"),
+        OsStr::new("dump"),
+    ]
+}
+
+/// Splits /proc/PID/cmdline output back into arguments.
+pub fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+    if v.last().is_some_and(Vec::is_empty) {
+        v.pop();
+    }
+    v
+}

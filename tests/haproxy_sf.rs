@@ -1,0 +1,338 @@
+//! haproxy-sf with a stand-in program whose name matches the running
+//! process it takes over from (real processes, real /proc).
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// `DIR/bin/NAME`: a script that prints its arguments, one per line, and
+/// which pid variables it got; named like the old process.
+fn stand_in(dir: &Path, name: &str) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let p = bin.join(name);
+    write_file(&p, b"#!/bin/sh\nfor a; do echo \"$a\"; done\necho \"env:${SV_PID-unset}:${PIDFILE_PID-unset}:${OTHER-unset}\"\n", 0o755);
+    p.to_str().unwrap().to_owned()
+}
+
+fn sf(env: &[(&str, String)], args: &[&str]) -> Output {
+    let mut c = cmd(HAPROXY_SF);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(c.args(args))
+}
+
+fn lines(o: &Output) -> Vec<String> {
+    o.out().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn appends_sf_with_pids_from_sv_pid_then_pidfile_pid() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let a = start_named(&mut procs, d.path(), "fakeproxy");
+    let b = {
+        let sub = d.path().join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        start_named(&mut procs, &sub, "fakeproxy")
+    };
+    let prog = stand_in(d.path(), "fakeproxy");
+    let o = sf(
+        &[
+            ("SV_PID", format!("{a}")),
+            ("PIDFILE_PID", format!("{b} {a}")),
+        ],
+        &[&prog, "-f", "cfg", "-db"],
+    );
+    assert_eq!(o.code(), 0, "{o:?}");
+    assert_eq!(
+        lines(&o),
+        [
+            "-f",
+            "cfg",
+            "-db",
+            "-sf",
+            &a.to_string(),
+            &b.to_string(),
+            "env:unset:unset:unset"
+        ],
+        "{o:?}"
+    );
+    assert!(o.stderr.is_empty(), "{o:?}");
+}
+
+#[test]
+fn n_replaces_the_list_in_order_and_only_those_are_removed() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let a = start_named(&mut procs, d.path(), "fakeproxy");
+    let sub = d.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let b = start_named(&mut procs, &sub, "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let env = [
+        ("OTHER", format!("{b}")),
+        ("SV_PID", format!("{a}")),
+        ("PIDFILE_PID", format!("{a}")),
+    ];
+    let o = sf(&env, &["-n", "OTHER", "-nSV_PID", &prog]);
+    assert_eq!(
+        lines(&o),
+        [
+            "-sf",
+            &b.to_string(),
+            &a.to_string(),
+            &format!("env:unset:{a}:unset")
+        ],
+        "{o:?}"
+    );
+}
+
+#[test]
+fn t_hard_stops() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let a = start_named(&mut procs, d.path(), "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", a.to_string())], &["-t", &prog]);
+    assert_eq!(lines(&o)[..2], ["-st".to_string(), a.to_string()], "{o:?}");
+}
+
+#[test]
+fn cold_start_appends_nothing() {
+    let d = tempdir();
+    let prog = stand_in(d.path(), "fakeproxy");
+    let sock = d.path().join("stats.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for env in [
+        vec![],
+        vec![("SV_PID", String::new())],
+        vec![("SV_PID", String::new()), ("PIDFILE_PID", String::new())],
+    ] {
+        let o = sf(&env, &["-x", sock.to_str().unwrap(), &prog, "-f", "cfg"]);
+        assert_eq!(lines(&o), ["-f", "cfg", "env:unset:unset:unset"], "{o:?}");
+    }
+}
+
+#[test]
+fn dead_and_misnamed_and_own_pids_are_dropped_unless_u() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let good = start_named(&mut procs, d.path(), "fakeproxy");
+    let other = start_named(&mut procs, d.path(), "notproxy");
+    let dead = dead_pid(&mut procs);
+    let prog = stand_in(d.path(), "fakeproxy");
+    let env = [
+        ("SV_PID", format!("{dead} {other}")),
+        ("PIDFILE_PID", format!("{good}")),
+    ];
+    let o = sf(&env, &[&prog]);
+    assert_eq!(
+        lines(&o),
+        ["-sf", &good.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+    assert!(
+        o.stderr.contains(&format!(
+            "haproxy-sf: warning: dropping pid {dead}: no such process"
+        )),
+        "{o:?}"
+    );
+    assert!(
+        o.stderr.contains(&format!(
+            "haproxy-sf: warning: dropping pid {other}: process is not fakeproxy"
+        )),
+        "{o:?}"
+    );
+
+    let o = sf(&env, &["-u", &prog]);
+    assert_eq!(
+        lines(&o),
+        [
+            "-sf",
+            &dead.to_string(),
+            &other.to_string(),
+            &good.to_string(),
+            "env:unset:unset:unset"
+        ],
+        "{o:?}"
+    );
+
+    // Nothing left: a cold start, not a dangling -sf.
+    let o = sf(&[("SV_PID", format!("{dead} {other}"))], &[&prog]);
+    assert_eq!(lines(&o), ["env:unset:unset:unset"], "{o:?}");
+
+    // The process exec'd has haproxy-sf's pid: never tell it to stop itself.
+    let o = run(cmd("sh").args(["-c", "SV_PID=$$ exec \"$0\" \"$1\"", HAPROXY_SF, &prog]));
+    assert_eq!(lines(&o), ["env:unset:unset:unset"], "{o:?}");
+    assert!(o.stderr.contains("it is this process"), "{o:?}");
+}
+
+#[test]
+fn the_old_executable_may_be_deleted() {
+    // After a package upgrade the old haproxy runs a deleted file; the name
+    // is what counts.
+    let d = tempdir();
+    let exe = d.path().join("fakeproxy");
+    std::fs::copy(which("sleep"), &exe).unwrap();
+    let mut procs = Procs::new();
+    let old = procs.start(Command::new(&exe).arg("1000"));
+    wait_for("the copy to run", || {
+        std::fs::read_to_string(format!("/proc/{old}/comm")).is_ok_and(|c| c == "fakeproxy\n")
+    });
+    std::fs::remove_file(&exe).unwrap();
+    assert!(
+        std::fs::read_link(format!("/proc/{old}/exe"))
+            .unwrap()
+            .to_string_lossy()
+            .ends_with("(deleted)")
+    );
+    let prog = stand_in(d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", old.to_string())], &[&prog]);
+    assert_eq!(
+        lines(&o)[..2],
+        ["-sf".to_string(), old.to_string()],
+        "{o:?}"
+    );
+}
+
+#[test]
+fn garbage_in_a_variable_is_ignored_with_a_warning() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let good = start_named(&mut procs, d.path(), "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    for junk in [
+        "1",
+        "0",
+        "abc",
+        "12 ",
+        " 12",
+        "12  13",
+        "-5",
+        "0x10",
+        "4194305",
+        "1\u{1b}[2J",
+    ] {
+        let o = sf(
+            &[
+                ("SV_PID", junk.to_owned()),
+                ("PIDFILE_PID", good.to_string()),
+            ],
+            &[&prog],
+        );
+        assert_eq!(
+            lines(&o),
+            ["-sf", &good.to_string(), "env:unset:unset:unset"],
+            "{junk:?}: {o:?}"
+        );
+        assert!(
+            o.stderr
+                .contains("warning: ignoring SV_PID: not a list of pids"),
+            "{o:?}"
+        );
+        assert!(
+            !o.stderr.contains('\u{1b}'),
+            "escape sequence echoed: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn x_passes_the_socket_only_when_taking_over_from_a_unix_socket() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let sock = d.path().join("stats.sock");
+    let sock = sock.to_str().unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(sock).unwrap();
+    let o = sf(
+        &[("SV_PID", old.to_string())],
+        &["-x", sock, &prog, "-f", "cfg"],
+    );
+    assert_eq!(
+        lines(&o),
+        [
+            "-f",
+            "cfg",
+            "-x",
+            sock,
+            "-sf",
+            &old.to_string(),
+            "env:unset:unset:unset"
+        ],
+        "{o:?}"
+    );
+
+    let missing = format!("{sock}.missing");
+    let o = sf(&[("SV_PID", old.to_string())], &["-x", &missing, &prog]);
+    assert_eq!(
+        lines(&o),
+        ["-sf", &old.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+
+    let plain = d.path().join("plain");
+    write_file(&plain, b"", 0o644);
+    let o = sf(
+        &[("SV_PID", old.to_string())],
+        &["-x", plain.to_str().unwrap(), &prog],
+    );
+    assert_eq!(
+        lines(&o),
+        ["-sf", &old.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+    assert!(o.stderr.contains("not a unix socket"), "{o:?}");
+}
+
+#[test]
+fn alone_prints_what_it_would_append() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let old = start_named(&mut procs, d.path(), "haproxy");
+    let other = start_named(&mut procs, d.path(), "fakeproxy");
+    let sock = d.path().join("s.sock");
+    let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let o = sf(
+        &[("SV_PID", format!("{old} {other}"))],
+        &["-x", sock.to_str().unwrap()],
+    );
+    assert_eq!(
+        (o.code(), o.out()),
+        (0, format!("-x {} -sf {old}\n", sock.display())),
+        "{o:?}"
+    );
+    let o = sf(&[], &[]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "\n"), "{o:?}");
+}
+
+#[test]
+fn exit_codes() {
+    let d = tempdir();
+    for usage in [
+        &["-x"][..],
+        &["-n"],
+        &["-n", "A=B", "true"],
+        &["-q", "true"],
+        &["--nope"],
+    ] {
+        let o = sf(&[], usage);
+        assert_eq!(o.code(), 100, "{usage:?}: {o:?}");
+        assert!(
+            o.stderr.contains("haproxy-sf: usage: haproxy-sf [ -t ]"),
+            "{o:?}"
+        );
+    }
+    let o = sf(&[], &["pidchain-no-such-program"]);
+    assert_eq!(o.code(), 127, "{o:?}");
+    write_file(&d.path().join("noexec"), b"#!/bin/sh\n", 0o644);
+    let o = sf(&[], &[d.path().join("noexec").to_str().unwrap()]);
+    assert_eq!(o.code(), 126, "{o:?}");
+    assert_eq!(sf(&[], &["true"]).code(), 0);
+    assert_eq!(sf(&[], &["false"]).code(), 1);
+    assert!(sf(&[], &["--help"]).out().starts_with("usage: haproxy-sf"));
+}

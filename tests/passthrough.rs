@@ -1,0 +1,136 @@
+//! A chainloader hands the process on untouched: the program at the end
+//! of the chain sees the same ignored signals, signal mask and open
+//! descriptors as the caller had (SPEC.md, conventions), with SIGPIPE
+//! default and with it ignored, and with fd 0 closed.
+
+mod common;
+use common::*;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// What the exec'd program sees. Not a shell: dash clears the signal mask.
+const PROBES: [&[&str]; 2] = [
+    &["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"],
+    &[
+        "find",
+        "/proc/self/fd",
+        "-mindepth",
+        "1",
+        "-printf",
+        "%f %l\\n",
+    ],
+];
+
+fn probe(chain: &[&str], probe: &[&str], ignore_sigpipe: bool, close_stdin: bool) -> String {
+    let d = tempdir();
+    let f = d.path().join("x.pid");
+    write_file(&f, b"4242\n", 0o644);
+    let extra = std::fs::File::open(&f).unwrap();
+    let extra_fd = extra.as_raw_fd();
+    let argv: Vec<String> = chain
+        .iter()
+        .chain(probe)
+        .map(|a| a.replace("FILE", f.to_str().unwrap()))
+        .collect();
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..])
+        .env_remove("SV_PID")
+        .env_remove("PIDFILE_PID");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::signal(
+                libc::SIGPIPE,
+                if ignore_sigpipe {
+                    libc::SIG_IGN
+                } else {
+                    libc::SIG_DFL
+                },
+            );
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            // Inherited, not close-on-exec: the chain must pass it on.
+            let flags = libc::fcntl(extra_fd, libc::F_GETFD);
+            libc::fcntl(extra_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            if close_stdin {
+                libc::close(0);
+            }
+            Ok(())
+        });
+    }
+    let o = run(&mut c);
+    // find, with fd 0 closed, trips on a descriptor of its own that comes
+    // and goes: the same directly and chained, so that alone is allowed.
+    let own_fd_gone =
+        probe[0] == "find" && o.code() == 1 && o.stderr.lines().all(|l| l.contains("No such file"));
+    assert!(o.code() == 0 || own_fd_gone, "{chain:?}: {o:?}");
+    drop(extra);
+    // The probe's own handle on /proc/self/fd names its pid: leave it out.
+    // Pipe inodes and the temporary directory differ from run to run.
+    let mut lines: Vec<String> = o
+        .out()
+        .lines()
+        .filter(|l| !l.contains(" /proc/"))
+        .map(|l| match l.split_once(' ') {
+            Some((fd, t)) if t.starts_with("pipe:") => format!("{fd} pipe"),
+            Some((fd, t)) if t.contains("/pidchain-test.") => {
+                format!("{fd} {}", t.rsplit('/').next().unwrap_or(t))
+            }
+            _ => l.to_owned(),
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+#[test]
+fn signals_and_descriptors_reach_the_program_untouched() {
+    let chains: [&[&str]; 5] = [
+        &[PIDFILE_READ, "FILE"],
+        &[PIDFILE_READ, "-d", "-o", "-w", "100", "FILE.missing"],
+        &[HAPROXY_SF, "-u"],
+        &[PIDFILE_READ, "-o", "FILE.missing", HAPROXY_SF],
+        &[HAPROXY_SF, PIDFILE_READ, "-o", "FILE"],
+    ];
+    for ignore_sigpipe in [false, true] {
+        for close_stdin in [false, true] {
+            let [signals, fds] = PROBES.map(|p| probe(&[], p, ignore_sigpipe, close_stdin));
+            // The probes see what the test set up, or they prove nothing.
+            assert!(signals.contains("SigBlk:\t0000000000000801"), "{signals}");
+            assert_eq!(
+                signals.contains("SigIgn:\t0000000080001002"),
+                ignore_sigpipe,
+                "{signals}"
+            );
+            assert_eq!(
+                fds.lines().any(|l| l == "0 /dev/null"),
+                !close_stdin,
+                "{fds}"
+            );
+            assert!(
+                fds.contains("x.pid"),
+                "the extra descriptor is not seen: {fds}"
+            );
+            for chain in chains {
+                let what = format!(
+                    "{chain:?} sigpipe ignored {ignore_sigpipe}, stdin closed {close_stdin}"
+                );
+                assert_eq!(
+                    probe(chain, PROBES[0], ignore_sigpipe, close_stdin),
+                    signals,
+                    "{what}"
+                );
+                assert_eq!(
+                    probe(chain, PROBES[1], ignore_sigpipe, close_stdin),
+                    fds,
+                    "{what}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! pidfile-read run as a user would, on real files and real processes.
+
+mod common;
+use common::*;
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+fn read(args: &[&str]) -> Output {
+    run(cmd(PIDFILE_READ).args(args))
+}
+
+fn pidfile(dir: &tempfile::TempDir, content: &[u8]) -> String {
+    let p = dir.path().join("x.pid");
+    write_file(&p, content, 0o644);
+    p.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn alone_prints_the_pids_on_one_line() {
+    let d = tempdir();
+    let o = read(&[&pidfile(&d, b"4242\n")]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4242\n"), "{o:?}");
+    let o = read(&[&pidfile(&d, b"10\n\n 20 \r\n10\n30")]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "10 20 30\n"), "{o:?}");
+}
+
+#[test]
+fn chained_sets_the_variable_and_execs() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n4243\n");
+    let o = read(&[&f, "sh", "-c", "printf %s \"$PIDFILE_PID\""]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4242 4243"), "{o:?}");
+    let o = read(&["-n", "OLD", &f, "sh", "-c", "printf %s \"$OLD\""]);
+    assert_eq!(o.out(), "4242 4243");
+    let o = read(&["-nOLD", "--", &f, "sh", "-c", "printf %s \"$OLD\""]);
+    assert_eq!(o.out(), "4242 4243");
+}
+
+#[test]
+fn no_pid_is_exit_1_unless_optional() {
+    let d = tempdir();
+    let missing = d.path().join("none.pid");
+    let missing = missing.to_str().unwrap();
+    for (content, why) in [
+        (None, "No such file"),
+        (Some(&b""[..]), "empty"),
+        (Some(b"\n\n"), "empty"),
+        (Some(b"12\nxx\n"), "line 2"),
+    ] {
+        let f = match content {
+            Some(c) => pidfile(&d, c),
+            None => missing.to_owned(),
+        };
+        let o = read(&[&f]);
+        assert_eq!(o.code(), 1, "{o:?}");
+        assert!(
+            o.stdout.is_empty()
+                && o.stderr.contains("pidfile-read: fatal: ")
+                && o.stderr.contains(why),
+            "{o:?}"
+        );
+        let o = read(&["-o", &f]);
+        assert_eq!((o.code(), o.out().as_str()), (0, ""), "{o:?}");
+        // -o chained: the variable is removed, not set empty, and prog runs.
+        let o = run(cmd(PIDFILE_READ).env("PIDFILE_PID", "99").args([
+            "-o",
+            &f,
+            "sh",
+            "-c",
+            "echo ${PIDFILE_PID-unset}",
+        ]));
+        assert_eq!((o.code(), o.out().as_str()), (0, "unset\n"), "{o:?}");
+        assert_eq!(
+            o.stderr.contains("warning: ignoring invalid pidfile"),
+            why == "line 2",
+            "{o:?}"
+        );
+    }
+}
+
+#[test]
+fn invalid_contents_are_refused_whole() {
+    let d = tempdir();
+    let mut big = b"4242\n".to_vec();
+    big.resize(4097, b'\n');
+    for bad in [
+        &b"0\n"[..],
+        b"1\n",
+        b"-4242\n",
+        b"+4242\n",
+        b"0x10\n",
+        b"4242 4243\n",
+        b"42\x0042\n",
+        b"4194305\n",
+        b"99999999999999999999\n",
+        b"\xff\xfe\n",
+        b"4242\nhaproxy\n",
+        &big,
+    ] {
+        let o = read(&[&pidfile(&d, bad)]);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{bad:?}: {o:?}");
+        assert!(o.stderr.contains("invalid pidfile"), "{o:?}");
+    }
+    let mut at_limit = b"4242\n".to_vec();
+    at_limit.resize(4096, b' ');
+    assert_eq!(read(&[&pidfile(&d, &at_limit)]).out(), "4242\n");
+}
+
+#[test]
+fn hostile_files_are_refused_without_hanging() {
+    let d = tempdir();
+    let good = pidfile(&d, b"4242\n");
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_owned();
+    std::os::unix::fs::symlink(&good, p("link.pid")).unwrap();
+    nix::unistd::mkfifo(
+        p("fifo.pid").as_str(),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    std::fs::create_dir(p("dir.pid")).unwrap();
+    write_file(&d.path().join("ww.pid"), b"4242\n", 0o666);
+    write_file(&d.path().join("gw.pid"), b"4242\n", 0o664);
+    let _sock = std::os::unix::net::UnixListener::bind(p("sock.pid")).unwrap();
+    for (file, why) in [
+        ("link.pid", "symbolic link"),
+        ("fifo.pid", "FIFO"),
+        ("dir.pid", "directory"),
+        ("ww.pid", "writable by group or others (mode 0666)"),
+        ("gw.pid", "writable by group or others (mode 0664)"),
+        ("sock.pid", "socket"),
+    ] {
+        for opts in [&[][..], &["-o"], &["-d", "-o", "-w", "100"]] {
+            let mut args = opts.to_vec();
+            let f = p(file);
+            args.push(&f);
+            let o = read(&args);
+            assert_eq!(
+                (o.code(), o.out().as_str()),
+                (1, ""),
+                "{file} {opts:?}: {o:?}"
+            );
+            assert!(
+                o.stderr
+                    .contains(&format!("pidfile-read: fatal: refusing {f}: "))
+                    && o.stderr.contains(why),
+                "{o:?}"
+            );
+        }
+    }
+    // The target of the link was never the one read, and is still there.
+    assert!(std::path::Path::new(&good).exists());
+    assert!(d.path().join("fifo.pid").exists() && d.path().join("dir.pid").exists());
+}
+
+#[test]
+fn file_owned_by_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root to chown");
+        return;
+    }
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    std::os::unix::fs::chown(&f, Some(65534), None).unwrap();
+    let o = read(&[&f]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("owned by uid 65534, neither root nor the effective user (uid 0)"),
+        "{o:?}"
+    );
+    // Consumed: refused, and removed all the same so the next start is clean.
+    let o = read(&["-d", "-o", &f]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("(removed)"), "{o:?}");
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn consume_removes_the_file_and_invalid_ones_too() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    assert_eq!(read(&["-d", &f]).out(), "4242\n");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "file and private name gone"
+    );
+    let o = read(&["-d", &f]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    let f = pidfile(&d, b"garbage\n");
+    let o = read(&["-do", &f]);
+    assert_eq!(o.code(), 0, "{o:?}");
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn concurrent_consumers_exactly_one_wins() {
+    let d = tempdir();
+    let f = d.path().join("x.pid");
+    for round in 0..40 {
+        write_file(&f, format!("{}\n", 1000 + round).as_bytes(), 0o644);
+        let mut procs = Procs::new();
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                procs.spawn(
+                    cmd(PIDFILE_READ)
+                        .args(["-d".as_ref(), f.as_os_str()])
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped()),
+                )
+            })
+            .collect();
+        let outs: Vec<Output> = children.into_iter().map(wait_output).collect();
+        let winners: Vec<_> = outs.iter().filter(|o| o.code() == 0).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {outs:?}");
+        assert_eq!(winners[0].out(), format!("{}\n", 1000 + round));
+        assert!(
+            outs.iter()
+                .all(|o| o.code() == 0 || o.code() == 1 && o.stdout.is_empty()),
+            "{outs:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            0,
+            "round {round}: litter left"
+        );
+    }
+}
+
+#[test]
+fn w_waits_for_a_file_created_empty_and_written_later() {
+    let d = tempdir();
+    let f = d.path().join("x.pid");
+    write_file(&f, b"", 0o644);
+    for consume in [false, true] {
+        write_file(&f, b"", 0o644);
+        let mut procs = Procs::new();
+        let mut args = vec!["-w", "15000"];
+        if consume {
+            args.push("-d");
+        }
+        let mut child = procs.spawn(
+            cmd(PIDFILE_READ)
+                .args(&args)
+                .arg(&f)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        // haproxy's order: file created and truncated, pid written later,
+        // through the descriptor it already holds (the name may be gone).
+        let mut held = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "gave up on an empty file"
+        );
+        std::io::Write::write_all(&mut held, b"4242").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "took a line without its newline"
+        );
+        std::io::Write::write_all(&mut held, b"\n").unwrap();
+        let o = wait_output(child);
+        assert_eq!((o.code(), o.out().as_str()), (0, "4242\n"), "{o:?}");
+        assert_eq!(f.exists(), !consume);
+    }
+}
+
+#[test]
+fn w_gives_up_after_its_time_and_takes_what_is_there() {
+    let d = tempdir();
+    let f = pidfile(&d, b"");
+    let start = Instant::now();
+    let o = read(&["-w", "300", &f]);
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(o.code(), 1, "{o:?}");
+    let f = pidfile(&d, b"4242");
+    let o = read(&["-w", "200", &f]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4242\n"), "{o:?}");
+}
+
+#[test]
+fn w_does_not_wait_for_a_missing_file_but_big_w_does() {
+    let d = tempdir();
+    let f = d.path().join("late.pid");
+    let start = Instant::now();
+    let o = read(&["-w", "60000", f.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "waited for a missing file"
+    );
+
+    let mut procs = Procs::new();
+    let child = procs.spawn(
+        cmd(PIDFILE_READ)
+            .args(["-W", "15000"])
+            .arg(&f)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    let tmp = d.path().join("late.tmp");
+    write_file(&tmp, b"4343\n", 0o644);
+    std::fs::rename(&tmp, &f).unwrap();
+    let o = wait_output(child);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4343\n"), "{o:?}");
+}
+
+#[test]
+fn a_and_c_check_real_processes() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let live = start_named(&mut procs, d.path(), "pidchain-live");
+    let other = start_named(&mut procs, d.path(), "pidchain-other");
+    let dead = dead_pid(&mut procs);
+    let f = pidfile(&d, format!("{dead}\n{live}\n{other}\n").as_bytes());
+    assert_eq!(read(&[&f]).out(), format!("{dead} {live} {other}\n"));
+
+    let o = read(&["-a", &f]);
+    assert_eq!(o.out(), format!("{live} {other}\n"), "{o:?}");
+    assert!(
+        o.stderr
+            .contains(&format!("warning: dropping pid {dead}: no such process")),
+        "{o:?}"
+    );
+
+    let o = read(&["-a", "-c", "pidchain-live", &f]);
+    assert_eq!(o.out(), format!("{live}\n"), "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "dropping pid {other}: process is not pidchain-live"
+        )),
+        "{o:?}"
+    );
+
+    // Compared on the 15 bytes comm keeps.
+    let long = start_named(&mut procs, d.path(), "pidchain-a-long-name");
+    let f2 = pidfile(&d, format!("{long}\n").as_bytes());
+    assert_eq!(
+        read(&["-c", "pidchain-a-long-name-indeed", &f2]).out(),
+        format!("{long}\n")
+    );
+
+    let f = pidfile(&d, format!("{dead}\n").as_bytes());
+    let o = read(&["-a", &f]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    let o = read(&["-a", "-o", &f, "sh", "-c", "echo ${PIDFILE_PID-unset}"]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "unset\n"), "{o:?}");
+}
+
+#[test]
+fn exit_codes() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    assert_eq!(read(&[&f]).code(), 0);
+    assert_eq!(read(&[&format!("{f}.missing")]).code(), 1);
+    for usage in [
+        &[][..],
+        &["-x", &f],
+        &["-w"],
+        &["-w", "soon", &f],
+        &["-n", "A=B", &f],
+        &["-n", "", &f],
+        &["--frobnicate", &f],
+    ] {
+        let o = read(usage);
+        assert_eq!(o.code(), 100, "{usage:?}: {o:?}");
+        assert!(
+            o.stderr
+                .contains("pidfile-read: usage: pidfile-read [ -n var ]"),
+            "{o:?}"
+        );
+    }
+    // A path through a regular file: a system error, not a missing pid.
+    let o = read(&[&format!("{f}/x.pid")]);
+    assert_eq!(o.code(), 111, "{o:?}");
+    assert!(o.stderr.contains("Not a directory"), "{o:?}");
+    write_file(&d.path().join("noexec"), b"#!/bin/sh\n", 0o644);
+    let o = read(&[&f, d.path().join("noexec").to_str().unwrap()]);
+    assert_eq!(o.code(), 126, "{o:?}");
+    assert!(o.stderr.contains("unable to exec"), "{o:?}");
+    let o = read(&[&f, "pidchain-no-such-program"]);
+    assert_eq!(o.code(), 127, "{o:?}");
+    assert!(o.stderr.contains("pidfile-read: fatal: unable to exec pidchain-no-such-program: No such file or directory"), "{o:?}");
+    let o = read(&["-h"]);
+    assert_eq!(o.code(), 0);
+    assert!(o.out().starts_with("usage: pidfile-read"));
+    let o = read(&["--version"]);
+    assert_eq!(
+        (o.code(), o.out()),
+        (0, format!("pidfile-read {}\n", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
+fn argv_is_passed_byte_for_byte() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    let odd: &[&[u8]] = &[
+        b"",
+        b" two words ",
+        b"\xff\xfe not utf-8",
+        b"-n",
+        b"--",
+        b"*",
+        b"$HOME",
+    ];
+    let mut c = cmd(PIDFILE_READ);
+    c.arg(&f).args(argv_dumper());
+    for a in odd {
+        c.arg(std::ffi::OsStr::from_bytes(a));
+    }
+    let o = run(&mut c);
+    assert_eq!(o.code(), 0, "{o:?}");
+    let got = split_nul(&o.stdout);
+    let mut want: Vec<Vec<u8>> = [&b"sh"[..], b"-c", b"cat /proc/$$/cmdline", b"dump"]
+        .map(<[u8]>::to_vec)
+        .to_vec();
+    want.extend(odd.iter().map(|a| a.to_vec()));
+    assert_eq!(got, want);
+}

@@ -1,0 +1,141 @@
+//! Property tests, with a fixed seed so CI runs the same cases every time:
+//! no input makes a parser or a program panic, and a pid is handed on only
+//! if it is literally in the input and in 2..=pid_max.
+
+mod common;
+use common::*;
+use pidchain::argv::Argv;
+use pidchain::getopt::Getopt;
+use pidchain::pid::{self, PidList};
+use pidchain::pidfile;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed};
+use std::ffi::{CString, OsStr, c_char};
+use std::os::unix::ffi::OsStrExt;
+
+const MAX: u32 = 4_194_304;
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(0x9e3779b97f4a7c15),
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Bytes that look like pidfiles often enough to reach the interesting
+/// paths: digits, whitespace, signs, NULs and high bytes.
+fn pidfile_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        6 => proptest::sample::select(b"0123456789".to_vec()),
+        2 => proptest::sample::select(b"\n \r\t".to_vec()),
+        1 => proptest::sample::select(b"-+x\0\xff".to_vec()),
+        1 => any::<u8>(),
+    ];
+    proptest::collection::vec(byte, 0..64)
+}
+
+fn lines_of(input: &[u8]) -> Vec<&[u8]> {
+    input
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config(4096))]
+
+    #[test]
+    fn pidfile_parse_only_yields_pids_from_its_lines(input in pidfile_bytes()) {
+        if let Ok(pids) = pidfile::parse(&input, MAX) {
+            let lines = lines_of(&input);
+            for &p in pids.as_slice() {
+                prop_assert!((2..=MAX).contains(&p));
+                prop_assert!(lines.contains(&pid::decimal(p).as_slice()), "{p} not a line of {input:?}");
+            }
+            // Every non-blank line became a pid, or the file would be invalid.
+            prop_assert!(lines.iter().all(|l| l.is_empty() || pid::parse(l, MAX).is_some()));
+        }
+    }
+
+    #[test]
+    fn pidfile_parse_never_panics_on_any_bytes(input in proptest::collection::vec(any::<u8>(), 0..5000)) {
+        let _ = pidfile::parse(&input, MAX);
+    }
+
+    #[test]
+    fn var_parse_only_yields_its_tokens(input in pidfile_bytes()) {
+        if let Some(list) = PidList::parse_var(&input, MAX) {
+            let tokens: Vec<&[u8]> = input.split(|&b| b == b' ').collect();
+            for &p in list.as_slice() {
+                prop_assert!((2..=MAX).contains(&p));
+                prop_assert!(tokens.contains(&pid::decimal(p).as_slice()));
+            }
+            prop_assert_eq!(list.to_bytes().is_empty(), input.is_empty());
+        }
+    }
+
+    #[test]
+    fn getopt_never_panics(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..6), 0..8)) {
+        let owned: Vec<CString> = args.into_iter().map(|a| CString::new(a).unwrap()).collect();
+        let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        // SAFETY: ptrs is NULL-terminated and points into `owned`.
+        let argv = unsafe { Argv::from_ptrs(&ptrs) };
+        let mut g = Getopt::new(argv, b"n:dow:W:ac:");
+        for _ in g.by_ref().take(64) {}
+        prop_assert!(g.optind() <= argv.len() + 1);
+    }
+}
+
+proptest! {
+    // Each case runs a real process: fewer cases.
+    #![proptest_config(config(96))]
+
+    #[test]
+    fn pidfile_read_hands_on_only_pids_from_the_file(input in pidfile_bytes()) {
+        let d = tempdir();
+        let f = d.path().join("p.pid");
+        write_file(&f, &input, 0o644);
+        let o = run(cmd(PIDFILE_READ).arg(&f));
+        prop_assert!(o.code() == 0 || o.code() == 1, "{o:?}");
+        let lines = lines_of(&input);
+        for tok in o.out().split_whitespace() {
+            prop_assert!(lines.contains(&tok.as_bytes()), "{tok} not in {input:?}");
+            prop_assert!(pid::parse(tok.as_bytes(), MAX).is_some());
+        }
+    }
+
+    #[test]
+    fn haproxy_sf_appends_only_pids_from_its_variables(a in pidfile_bytes(), b in pidfile_bytes()) {
+        let (a, b) = (a.into_iter().filter(|&c| c != 0).collect::<Vec<_>>(), b.into_iter().filter(|&c| c != 0).collect::<Vec<_>>());
+        let o = run(cmd(HAPROXY_SF).arg("-u").env(OsStr::new("SV_PID"), OsStr::from_bytes(&a)).env(OsStr::new("PIDFILE_PID"), OsStr::from_bytes(&b)));
+        prop_assert_eq!(o.code(), 0, "{:?}", o);
+        let out = o.out();
+        let mut words = out.split_whitespace();
+        if let Some(first) = words.next() {
+            prop_assert_eq!(first, "-sf");
+            let tokens: Vec<&[u8]> = a.split(|&c| c == b' ').chain(b.split(|&c| c == b' ')).collect();
+            for w in words {
+                prop_assert!(tokens.contains(&w.as_bytes()), "{w} not in the variables");
+                prop_assert!(pid::parse(w.as_bytes(), MAX).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn no_argv_makes_a_program_panic(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..5), 0..5), which in 0..2usize) {
+        let bin = [PIDFILE_READ, HAPROXY_SF][which];
+        let mut c = cmd(bin);
+        // Never let a random argv run a real program: the first operand
+        // either is an option or names nothing in PATH.
+        let cwd = tempdir();
+        c.env("PATH", "/nonexistent").current_dir(cwd.path());
+        for a in &args {
+            c.arg(OsStr::from_bytes(a));
+        }
+        let o = run(&mut c);
+        prop_assert!([0, 1, 100, 111, 126, 127].contains(&o.code()), "{:?} {:?}", args, o);
+    }
+}
