@@ -4,7 +4,7 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 CARGO ?= cargo
-PROGS = pidfile-read haproxy-sf
+PROGS = pidfile-read haproxy-sf sv-pid
 MAN1 = $(PROGS:%=man/%.1)
 
 all:

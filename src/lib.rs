@@ -10,5 +10,6 @@ pub mod getopt;
 pub mod pid;
 pub mod pidfile;
 pub mod process;
+pub mod supervise;
 pub mod sys;
 pub mod wait;

@@ -47,6 +47,10 @@ impl PidList {
         PidList(Vec::new())
     }
 
+    pub fn from_pid(pid: u32) -> Self {
+        PidList(vec![pid])
+    }
+
     /// Adds a pid unless it is there already. Lists hold a handful of
     /// pids, so a linear look beats any set.
     pub fn push(&mut self, pid: u32) {

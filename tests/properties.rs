@@ -8,6 +8,7 @@ use pidchain::argv::Argv;
 use pidchain::getopt::Getopt;
 use pidchain::pid::{self, PidList};
 use pidchain::pidfile;
+use pidchain::supervise;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use std::ffi::{CString, OsStr, c_char};
@@ -77,6 +78,48 @@ proptest! {
     }
 
     #[test]
+    fn status_decoders_only_yield_the_pid_at_their_offset(
+        len in proptest::sample::select(vec![18usize, 20, 35, 40, 43]),
+        bytes in proptest::collection::vec(any::<u8>(), 43),
+        small_pid in 0u32..100_000,
+        flags in proptest::sample::select(vec![0u8, 1, 2, 3, 4, 5, 8, 0x40]),
+        runit in any::<bool>(),
+    ) {
+        // Random bytes with a plausible pid and flags often enough to decode.
+        let mut b = bytes[..len].to_vec();
+        if len == 35 || len == 43 {
+            b[24..32].copy_from_slice(&u64::from(small_pid).to_be_bytes());
+            b[len - 1] = flags;
+        } else {
+            b[12..16].copy_from_slice(&small_pid.to_le_bytes());
+            b[16] = flags & 1;
+            b[17] = if flags & 2 != 0 { b'u' } else { b'd' };
+            if len >= 20 {
+                b[18] = flags % 6;
+            }
+            if len == 20 {
+                b[19] = if runit { flags % 3 } else { 0 };
+            }
+        }
+        if let Ok(s) = supervise::decode(&b, || runit, MAX) {
+            let at_offset = if len == 35 || len == 43 {
+                u64::from_be_bytes(b[24..32].try_into().unwrap())
+            } else {
+                u64::from(u32::from_le_bytes(b[12..16].try_into().unwrap()))
+            };
+            prop_assert_eq!(u64::from(s.pid), at_offset);
+            if let Some(p) = s.service_pid() {
+                prop_assert!((2..=MAX).contains(&p));
+            }
+        }
+        // And a truncated copy never decodes as the format it came from.
+        let cut = &b[..len - 1];
+        if let Ok(s) = supervise::decode(cut, || runit, MAX) {
+            prop_assert!(cut.len() == 18 || cut.len() == 42, "{:?}", s);
+        }
+    }
+
+    #[test]
     fn getopt_never_panics(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..6), 0..8)) {
         let owned: Vec<CString> = args.into_iter().map(|a| CString::new(a).unwrap()).collect();
         let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
@@ -125,8 +168,8 @@ proptest! {
     }
 
     #[test]
-    fn no_argv_makes_a_program_panic(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..5), 0..5), which in 0..2usize) {
-        let bin = [PIDFILE_READ, HAPROXY_SF][which];
+    fn no_argv_makes_a_program_panic(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..5), 0..5), which in 0..3usize) {
+        let bin = [PIDFILE_READ, HAPROXY_SF, SV_PID][which];
         let mut c = cmd(bin);
         // Never let a random argv run a real program: the first operand
         // either is an option or names nothing in PATH.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub const PIDFILE_READ: &str = env!("CARGO_BIN_EXE_pidfile-read");
 pub const HAPROXY_SF: &str = env!("CARGO_BIN_EXE_haproxy-sf");
+pub const SV_PID: &str = env!("CARGO_BIN_EXE_sv-pid");
 
 /// Generous: the machine is shared, and a deadline is a failure, not a pace.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -48,8 +49,7 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = Procs::new().spawn(cmd);
-    wait_output(child)
+    wait_output(cmd.spawn().expect("spawn"))
 }
 
 pub fn wait_output(mut child: Child) -> Output {
@@ -96,12 +96,30 @@ pub fn cmd(bin: &str) -> Command {
     c
 }
 
+pub mod supervisors;
+
 /// Processes a test started; every one still running is killed (by pid)
-/// and reaped when the test ends, however it ends.
-#[derive(Default)]
+/// and reaped when the test ends, however it ends. Each gets an
+/// environment tag, so that what they start in turn (a service in its own
+/// session, a daemonized haproxy) is found in /proc and killed too.
 pub struct Procs {
     children: Vec<Child>,
     pids: Vec<i32>,
+    tag: String,
+}
+
+const TAG_VAR: &str = "PIDCHAIN_TEST_TAG";
+
+impl Default for Procs {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Procs {
+            children: Vec::new(),
+            pids: Vec::new(),
+            tag: format!("{}-{n}", std::process::id()),
+        }
+    }
 }
 
 impl Procs {
@@ -109,10 +127,24 @@ impl Procs {
         Procs::default()
     }
 
+    /// Pids of live processes that carry this set's tag.
+    pub fn tagged(&self) -> Vec<i32> {
+        let needle = format!("{TAG_VAR}={}\0", self.tag).into_bytes();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return vec![];
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+            })
+            .collect()
+    }
+
     /// A process in its own process group, so that it and whatever it
     /// starts can be killed together.
     pub fn start(&mut self, cmd: &mut Command) -> u32 {
-        cmd.process_group(0);
+        cmd.process_group(0).env(TAG_VAR, &self.tag);
         let child = cmd.spawn().expect("spawn");
         let pid = child.id();
         self.children.push(child);
@@ -120,7 +152,7 @@ impl Procs {
     }
 
     pub fn spawn(&mut self, cmd: &mut Command) -> Child {
-        cmd.spawn().expect("spawn")
+        cmd.env(TAG_VAR, &self.tag).spawn().expect("spawn")
     }
 
     /// Also kill this pid (one the test did not start itself) at the end.
@@ -149,6 +181,19 @@ impl Drop for Procs {
         for &p in &self.pids {
             // SAFETY: kill(2) with a pid recorded by the test.
             unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        // Supervisors are gone now, so nothing restarts what is left.
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = self.tagged();
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for p in left {
+                // SAFETY: kill(2) on a process this test started.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }

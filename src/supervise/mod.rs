@@ -1,0 +1,236 @@
+//! Supervisor state on disk: what runit, s6, daemontools and
+//! daemontools-encore say about the process they run for a service
+//! directory, decoded from `SERVICEDIR/supervise/status` and vouched for
+//! by a live supervisor. The byte layouts are in each format's file.
+
+pub mod control;
+pub mod daemontools;
+pub mod encore;
+pub mod runit;
+pub mod s6;
+
+use crate::diag::{EXIT_NO_PID, Failure};
+use crate::sys;
+use nix::errno::Errno;
+use std::ffi::{CStr, CString};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervisor {
+    Runit,
+    S6,
+    Daemontools,
+    DaemontoolsEncore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The service process runs (paused or not): the pid is its.
+    Up,
+    Down,
+    /// runit's or s6's finish script runs: the pid is the script's.
+    Finish,
+    /// daemontools-encore's ./start runs: the pid is the script's.
+    Starting,
+    /// daemontools-encore is stopping the service or running ./stop.
+    Stopping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Up,
+    Down,
+    /// daemontools after `svc -o`, or nothing recorded.
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub supervisor: Supervisor,
+    pub state: State,
+    /// Whatever the supervisor last started, 0 for none.
+    pub pid: u32,
+    pub paused: bool,
+    pub want: Want,
+}
+
+impl Status {
+    /// The pid of the service itself: only when it is up.
+    pub fn service_pid(&self) -> Option<u32> {
+        (self.state == State::Up && self.pid != 0).then_some(self.pid)
+    }
+}
+
+/// Why a status file cannot be trusted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+/// The largest status file of any known format (daemontools-encore with a
+/// logger); one more byte is read to see a larger one.
+pub const MAX_SIZE: usize = 43;
+
+/// Recognises the format by size (and, for the 20 bytes runit and
+/// daemontools-encore share, by `runit_files`: whether supervise/stat
+/// exists) and decodes it.
+pub fn decode(
+    bytes: &[u8],
+    runit_files: impl FnOnce() -> bool,
+    pid_max: u32,
+) -> Result<Status, Invalid> {
+    match bytes.len() {
+        daemontools::SIZE => daemontools::decode(bytes, pid_max),
+        runit::SIZE if runit_files() => runit::decode(bytes, pid_max),
+        encore::SIZE | encore::SIZE_WITH_LOG => encore::decode(bytes, pid_max),
+        s6::SIZE | s6::SIZE_2_13 => s6::decode(bytes, pid_max),
+        0 => Err(Invalid("it is empty".into())),
+        n => Err(Invalid(format!(
+            "its size, {n} bytes, is not that of any known supervisor"
+        ))),
+    }
+}
+
+/// The pid at `bytes[at..at+4]`, little-endian (runit, daemontools).
+fn pid_le32(bytes: &[u8], at: usize, pid_max: u32) -> Result<u32, Invalid> {
+    let raw = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    checked_pid(u64::from(raw), pid_max)
+}
+
+/// 0 (no process) or a pid that fits pid_t and pid_max; never 1.
+fn checked_pid(raw: u64, pid_max: u32) -> Result<u32, Invalid> {
+    match u32::try_from(raw) {
+        Ok(0) => Ok(0),
+        Ok(p) if (2..=pid_max).contains(&p) => Ok(p),
+        _ => Err(Invalid(format!("pid {raw} is out of range 2..{pid_max}"))),
+    }
+}
+
+fn flag(byte: u8, what: &str) -> Result<bool, Invalid> {
+    match byte {
+        0 => Ok(false),
+        1 => Ok(true),
+        b => Err(Invalid(format!("{what} flag is {b}, not 0 or 1"))),
+    }
+}
+
+/// daemontools' and runit's want byte.
+fn want_byte(byte: u8, nothing_allowed: bool) -> Result<Want, Invalid> {
+    match byte {
+        b'u' => Ok(Want::Up),
+        b'd' => Ok(Want::Down),
+        0 if nothing_allowed => Ok(Want::Nothing),
+        b => Err(Invalid(format!("want byte is {b:#04x}, not 'u' or 'd'"))),
+    }
+}
+
+/// What sv-pid learned from a service directory.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// No supervisor holds `supervise/control`: whatever status is on
+    /// disk is stale.
+    NotRunning,
+    /// A supervisor runs but has not written its status yet.
+    NoStatus,
+    Status(Status),
+}
+
+/// Reads the status of the service in `dir`, then checks that a
+/// supervisor is still there to vouch for it. An untrustworthy status
+/// file is a Failure with exit code 1; a failed call, 111.
+pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Failure> {
+    let dir = dir.to_bytes();
+    let status_path = path(dir, b"status")?;
+    let status = read_status(&status_path, dir, pid_max)?;
+    if !control::supervisor_listening(&path(dir, b"control")?)? {
+        return Ok(Observation::NotRunning);
+    }
+    Ok(match status {
+        Some(s) => Observation::Status(s),
+        None => Observation::NoStatus,
+    })
+}
+
+fn path(dir: &[u8], name: &[u8]) -> Result<CString, Failure> {
+    let mut rel = b"supervise/".to_vec();
+    rel.extend_from_slice(name);
+    sys::join(dir, &rel).ok_or_else(|| Failure::sys("use", dir, Errno::EINVAL))
+}
+
+/// One read of the whole file. runit, s6 and daemontools replace it by
+/// rename, so one read sees one version; daemontools-encore rewrites it in
+/// place, so for it two equal reads in a row are needed.
+fn read_status(status_path: &CStr, dir: &[u8], pid_max: u32) -> Result<Option<Status>, Failure> {
+    let shown = status_path.to_bytes();
+    let fd = match sys::open(
+        status_path,
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(Errno::ELOOP) => return Err(invalid(shown, "it is a symbolic link")),
+        Err(e) => return Err(Failure::sys("open", shown, e)),
+    };
+    let st = sys::fstat(&fd).map_err(|e| Failure::sys("stat", shown, e))?;
+    if !sys::is_type(&st, libc::S_IFREG) {
+        return Err(invalid(shown, "it is not a regular file"));
+    }
+    if st.st_uid != 0 && st.st_uid != sys::geteuid()
+        || st.st_mode & (libc::S_IWGRP | libc::S_IWOTH) != 0
+    {
+        return Err(invalid(
+            shown,
+            "it is writable by someone other than root or the effective user",
+        ));
+    }
+    let runit_files = || path(dir, b"stat").is_ok_and(|p| sys::exists(&p));
+    let mut buf = [0u8; MAX_SIZE + 1];
+    let mut previous: Option<([u8; MAX_SIZE + 1], usize)> = None;
+    for _ in 0..ENCORE_READS {
+        let len = sys::pread_full(&fd, &mut buf).map_err(|e| Failure::sys("read", shown, e))?;
+        let status = decode(&buf[..len], runit_files, pid_max)
+            .map_err(|Invalid(why)| invalid(shown, &why))?;
+        if status.supervisor != Supervisor::DaemontoolsEncore || previous == Some((buf, len)) {
+            return Ok(Some(status));
+        }
+        previous = Some((buf, len));
+    }
+    Err(invalid(shown, "it keeps changing while being read"))
+}
+
+/// Reads of a daemontools-encore status before giving up on two equal ones.
+const ENCORE_READS: usize = 8;
+
+fn invalid(path: &[u8], why: &str) -> Failure {
+    Failure::new(
+        EXIT_NO_PID,
+        &[b"invalid status file ", path, b": ", why.as_bytes()],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_sizes_are_refused() {
+        for n in [0, 1, 12, 17, 19, 21, 34, 36, 39, 41, 42, 44, 87] {
+            let bytes = vec![0u8; n];
+            assert!(decode(&bytes, || true, 4_194_304).is_err(), "{n}");
+            assert!(decode(&bytes, || false, 4_194_304).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn twenty_bytes_are_runit_only_with_its_files() {
+        let mut b = [0u8; 20];
+        b[12] = 0x41;
+        b[13] = 0x54;
+        b[17] = b'u';
+        b[18] = 3;
+        // encore: state 3, running.
+        assert_eq!(
+            decode(&b, || false, 4_194_304).unwrap().supervisor,
+            Supervisor::DaemontoolsEncore
+        );
+        // runit: byte 18 is a flag, 3 is impossible.
+        assert!(decode(&b, || true, 4_194_304).is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! sv-pid against real runsv, s6-supervise and supervise, started in
+//! temporary directories; their own tools (sv, s6-svstat, svstat) are the
+//! independent word on what the pid is.
+
+mod common;
+use common::supervisors::{ALL, Kind, Service, service_dir};
+use common::*;
+use std::path::Path;
+
+const RUN: &str = "#!/bin/sh\nexec sleep 1000\n";
+
+fn sv_pid(args: &[&str], dir: &Path) -> Output {
+    run(cmd(SV_PID).args(args).arg(dir))
+}
+
+fn sv_pid_chained(args: &[&str], dir: &Path) -> Output {
+    run(cmd(SV_PID).env("SV_PID", "99").args(args).arg(dir).args([
+        "sh",
+        "-c",
+        "echo ${SV_PID-unset}",
+    ]))
+}
+
+#[test]
+fn up_paused_down_for_every_supervisor() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, false),
+        );
+        let pid = svc.wait_up();
+
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out()),
+            (0, format!("{pid}\n")),
+            "{kind:?} up: {o:?}"
+        );
+        let o = sv_pid_chained(&[], &svc.dir);
+        assert_eq!(o.out(), format!("{pid}\n"), "{kind:?} chained: {o:?}");
+        let o = run(cmd(SV_PID).args(["-n", "HAPROXY"]).arg(&svc.dir).args([
+            "sh",
+            "-c",
+            "echo $HAPROXY",
+        ]));
+        assert_eq!(o.out(), format!("{pid}\n"), "{kind:?} -n: {o:?}");
+
+        svc.command('p');
+        wait_for("the service to be paused", || svc.reported_paused());
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out()),
+            (0, format!("{pid}\n")),
+            "{kind:?} paused: {o:?}"
+        );
+        svc.command('c');
+
+        svc.command('d');
+        svc.wait_down();
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (1, ""),
+            "{kind:?} down: {o:?}"
+        );
+        assert!(
+            o.stderr.contains(&format!(
+                "sv-pid: fatal: service {} is down",
+                svc.dir.display()
+            )),
+            "{o:?}"
+        );
+        let o = sv_pid(&["-o"], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str(), o.stderr.as_str()),
+            (0, "", ""),
+            "{kind:?} -o: {o:?}"
+        );
+        let o = sv_pid_chained(&["-o"], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "unset\n"),
+            "{kind:?} -o chained: {o:?}"
+        );
+        let o = sv_pid_chained(&[], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (1, ""),
+            "{kind:?} chained, down: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn w_waits_for_the_service_to_come_up() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, true),
+        );
+        svc.wait_down();
+        let waiting = procs.spawn(
+            cmd(SV_PID)
+                .args(["-w", "15000"])
+                .arg(&svc.dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        svc.command('u');
+        let o = wait_output(waiting);
+        let pid = svc.wait_up();
+        assert_eq!(
+            (o.code(), o.out()),
+            (0, format!("{pid}\n")),
+            "{kind:?}: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn w_gives_up_on_a_service_that_stays_down() {
+    let root = tempdir();
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::Runit,
+        &service_dir(root.path(), "svc", RUN, None, true),
+    );
+    svc.wait_down();
+    let start = std::time::Instant::now();
+    let o = sv_pid(&["-w", "300"], &svc.dir);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(o.code(), 1, "{o:?}");
+}
+
+#[test]
+fn a_supervisor_killed_leaves_a_stale_status_that_is_not_trusted() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, false),
+        );
+        let pid = svc.wait_up();
+        svc.kill_supervisor();
+        // The service and its status file outlive the supervisor: tempting.
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+        assert!(
+            std::fs::metadata(svc.dir.join("supervise/status"))
+                .unwrap()
+                .len()
+                > 0
+        );
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(o.stderr.contains("supervisor not running for"), "{o:?}");
+        let o = sv_pid_chained(&["-o"], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "unset\n"),
+            "{kind:?}: {o:?}"
+        );
+        assert!(
+            o.stderr.contains("warning: supervisor not running"),
+            "{o:?}"
+        );
+    }
+}
+
+#[test]
+fn no_pid_while_the_finish_script_runs() {
+    for kind in [Kind::Runit, Kind::S6] {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let finish = "#!/bin/sh\n: > finishing\nexec sleep 1000\n";
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, Some(finish), false),
+        );
+        svc.wait_up();
+        svc.command('d');
+        wait_for("the finish script to run", || {
+            svc.dir.join("finishing").exists()
+                && match kind {
+                    Kind::Runit => svc.status_text().is_some_and(|t| t.starts_with("finish:")),
+                    _ => svc.reported_pid().is_none(),
+                }
+        });
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.contains("is down: its finish script is running"),
+            "{kind:?}: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn supervise_may_be_a_symlink_as_debian_makes_it() {
+    let root = tempdir();
+    let dir = service_dir(root.path(), "svc", RUN, None, false);
+    let real = root.path().join("run-runit-supervise-svc");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, dir.join("supervise")).unwrap();
+    let mut procs = Procs::new();
+    let svc = Service::start(&mut procs, Kind::Runit, &dir);
+    let pid = svc.wait_up();
+    assert!(real.join("status").exists(), "runsv wrote through the link");
+    let o = sv_pid(&[], &svc.dir);
+    assert_eq!((o.code(), o.out()), (0, format!("{pid}\n")), "{o:?}");
+}
+
+#[test]
+fn a_service_never_supervised_has_no_pid() {
+    let root = tempdir();
+    let dir = service_dir(root.path(), "svc", RUN, None, false);
+    let o = sv_pid(&[], &dir);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("supervisor not running for"), "{o:?}");
+    let o = sv_pid(&[], &root.path().join("nonexistent"));
+    assert_eq!(o.code(), 1, "{o:?}");
+}
+
+/// A stand-in supervisor where no real one can make the state: the test
+/// holds supervise/control open for reading, as a supervisor does.
+fn fake_supervised(root: &Path, status: &[u8], mode: u32) -> (std::path::PathBuf, std::fs::File) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = service_dir(root, "svc", RUN, None, false);
+    let sup = dir.join("supervise");
+    std::fs::create_dir(&sup).unwrap();
+    nix::unistd::mkfifo(
+        &sup.join("control"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(sup.join("control"))
+        .unwrap();
+    write_file(&sup.join("status"), status, mode);
+    (dir, reader)
+}
+
+#[test]
+fn untrustworthy_status_files_are_refused() {
+    let runit_up = [
+        0x40, 0, 0, 0, 0x6b, 0x05, 0xa2, 0x30, 0x3a, 0xff, 0x6a, 0x9c, 0x41, 0x54, 0, 0, 0x00,
+        0x75, 0x00, 0x01,
+    ];
+    let cases: [(&[u8], u32, &str); 5] = [
+        (
+            &[0u8; 27],
+            0o644,
+            "27 bytes, is not that of any known supervisor",
+        ),
+        (&runit_up[..19], 0o644, "19 bytes"),
+        (b"", 0o644, "it is empty"),
+        (&[0x42u8; 18], 0o644, "out of range"),
+        (
+            &runit_up[..18],
+            0o666,
+            "writable by someone other than root",
+        ),
+    ];
+    for (status, mode, why) in cases {
+        let root = tempdir();
+        let (dir, _control) = fake_supervised(root.path(), status, mode);
+        let o = sv_pid(&[], &dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{why}: {o:?}");
+        assert!(
+            o.stderr.contains("sv-pid: fatal: invalid status file ") && o.stderr.contains(why),
+            "{o:?}"
+        );
+        let o = sv_pid_chained(&["-o", "-w", "100"], &dir);
+        assert_eq!((o.code(), o.out().as_str()), (0, "unset\n"), "{why}: {o:?}");
+        assert!(
+            o.stderr.contains("warning: ignoring invalid status file"),
+            "{o:?}"
+        );
+    }
+    // Without runit's stat file, 20 bytes are daemontools-encore's: and the
+    // same bytes then mean something else entirely (state byte 0: stopped).
+    let root = tempdir();
+    let (dir, _control) = fake_supervised(root.path(), &runit_up, 0o644);
+    let o = sv_pid(&[], &dir);
+    assert_eq!(o.code(), 1, "{o:?}");
+    write_file(&dir.join("supervise/stat"), b"run\n", 0o644);
+    assert_eq!(sv_pid(&[], &dir).out(), "21569\n");
+}
+
+#[test]
+fn exit_codes() {
+    let root = tempdir();
+    for usage in [
+        &[][..],
+        &["-w"],
+        &["-w", "x", "d"],
+        &["-n", "=", "d"],
+        &["-z", "d"],
+    ] {
+        let o = run(cmd(SV_PID).args(usage));
+        assert_eq!(o.code(), 100, "{usage:?}: {o:?}");
+        assert!(
+            o.stderr.contains("sv-pid: usage: sv-pid [ -n var ]"),
+            "{o:?}"
+        );
+    }
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::S6,
+        &service_dir(root.path(), "svc", RUN, None, false),
+    );
+    svc.wait_up();
+    let o = run(cmd(SV_PID).arg(&svc.dir).arg("pidchain-no-such-program"));
+    assert_eq!(o.code(), 127, "{o:?}");
+    // A path through a regular file: a system error.
+    let o = sv_pid(&[], &svc.dir.join("run"));
+    assert_eq!(o.code(), 111, "{o:?}");
+    assert!(o.stderr.contains("Not a directory"), "{o:?}");
+    assert_eq!(
+        run(cmd(SV_PID).arg("-V")).out(),
+        format!("sv-pid {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
