@@ -72,6 +72,11 @@ pub fn vet_all(
             Verdict::NoSuchProcess => {
                 prog.warn(&[b"dropping pid ", &pid::decimal(p), b": no such process"])
             }
+            Verdict::Zombie => prog.warn(&[
+                b"dropping pid ",
+                &pid::decimal(p),
+                b": the process has exited (zombie)",
+            ]),
             Verdict::OtherName => prog.warn(&[
                 b"dropping pid ",
                 &pid::decimal(p),

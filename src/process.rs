@@ -24,6 +24,9 @@ pub fn comm_of(name: &[u8]) -> &[u8] {
 pub enum Verdict {
     Keep,
     NoSuchProcess,
+    /// Exited, not yet reaped: kill(2) still finds it, but it will never
+    /// act on a signal, nor hand over its sockets.
+    Zombie,
     OtherName,
     /// /proc is not mounted: the name cannot be known.
     NameUnknown,
@@ -31,8 +34,9 @@ pub enum Verdict {
     NameUnreadable(Errno),
 }
 
-/// Checks `pid`: alive if asked, then named `name` (compared as comm is).
-/// A name is checked after liveness so that a dead pid says so.
+/// Checks `pid`: alive if asked, then named `name` (compared as comm is)
+/// and not a zombie. A name is checked after liveness so that a dead pid
+/// says so.
 pub fn vet(pid: u32, alive: bool, name: Option<&[u8]>) -> Verdict {
     if alive && !is_alive(pid) {
         return Verdict::NoSuchProcess;
@@ -42,24 +46,32 @@ pub fn vet(pid: u32, alive: bool, name: Option<&[u8]>) -> Verdict {
     };
     let mut path = b"/proc/".to_vec();
     pid::push_decimal(&mut path, pid);
-    path.extend_from_slice(b"/comm\0");
+    path.extend_from_slice(b"/stat\0");
     let Ok(path) = std::ffi::CStr::from_bytes_with_nul(&path) else {
         return Verdict::NameUnreadable(Errno::EINVAL);
     };
+    // `PID (COMM) STATE ...`: comm is at most 15 bytes, so 64 hold it all.
     let mut buf = [0u8; 64];
     match sys::read_file(path, &mut buf) {
-        Ok(comm) => {
-            let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
-            if comm == comm_of(name) {
-                Verdict::Keep
-            } else {
-                Verdict::OtherName
-            }
-        }
+        Ok(stat) => match parse_stat(stat) {
+            Some((_, b'Z')) => Verdict::Zombie,
+            Some((comm, _)) if comm == comm_of(name) => Verdict::Keep,
+            Some(_) => Verdict::OtherName,
+            None => Verdict::NameUnreadable(Errno::EINVAL),
+        },
         Err(Errno::ENOENT | Errno::ESRCH) if !proc_is_mounted() => Verdict::NameUnknown,
         Err(Errno::ENOENT | Errno::ESRCH) => Verdict::NoSuchProcess,
         Err(e) => Verdict::NameUnreadable(e),
     }
+}
+
+/// Name and state from /proc/PID/stat. The name may hold spaces and
+/// parentheses, so it ends at the last `)`.
+fn parse_stat(stat: &[u8]) -> Option<(&[u8], u8)> {
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let state = *stat.get(close + 2)?;
+    (open < close).then(|| (&stat[open + 1..close], state))
 }
 
 pub fn proc_is_mounted() -> bool {
@@ -81,6 +93,20 @@ mod tests {
             .to_vec();
         assert_eq!(vet(me, true, Some(&c)), Verdict::Keep);
         assert_eq!(vet(me, true, Some(b"surely-not-this")), Verdict::OtherName);
+    }
+
+    #[test]
+    fn stat_names_may_hold_parentheses_and_spaces() {
+        assert_eq!(
+            parse_stat(b"42 (haproxy) S 1 42"),
+            Some((&b"haproxy"[..], b'S'))
+        );
+        assert_eq!(
+            parse_stat(b"42 (a) b) (c) Z 1"),
+            Some((&b"a) b) (c"[..], b'Z'))
+        );
+        assert_eq!(parse_stat(b"42 (x"), None);
+        assert_eq!(parse_stat(b"42 (x)"), None);
     }
 
     #[test]

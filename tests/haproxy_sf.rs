@@ -171,6 +171,58 @@ fn dead_and_misnamed_and_own_pids_are_dropped_unless_u() {
 }
 
 #[test]
+fn an_exited_process_not_yet_reaped_is_dropped() {
+    // A zombie: kill(pid, 0) still finds it and its name is right, but it
+    // will act on no signal, and -x to its socket would fail haproxy.
+    let d = tempdir();
+    let link = d.path().join("fakeproxy");
+    std::os::unix::fs::symlink(which("true"), &link).unwrap();
+    let mut procs = Procs::new();
+    let zombie = procs.start(&mut Command::new(&link));
+    wait_for("the child to exit unreaped", || {
+        std::fs::read_to_string(format!("/proc/{zombie}/stat"))
+            .is_ok_and(|s| s.contains("(fakeproxy) Z"))
+    });
+    let prog = stand_in(d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", zombie.to_string())], &[&prog]);
+    assert_eq!(lines(&o), ["env:unset:unset:unset"], "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "dropping pid {zombie}: the process has exited (zombie)"
+        )),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn r_refuses_a_cold_start() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let good = start_named(&mut procs, d.path(), "fakeproxy");
+    let other = start_named(&mut procs, d.path(), "notproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", other.to_string())], &["-r", &prog]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr
+            .contains("haproxy-sf: fatal: no process to take over from in SV_PID PIDFILE_PID"),
+        "{o:?}"
+    );
+    let o = sf(&[], &["-r", "-n", "X", &prog]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr.contains("no process to take over from in X"),
+        "{o:?}"
+    );
+    let o = sf(&[("SV_PID", format!("{other} {good}"))], &["-r", &prog]);
+    assert_eq!(
+        lines(&o),
+        ["-sf", &good.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+}
+
+#[test]
 fn the_old_executable_may_be_deleted() {
     // After a package upgrade the old haproxy runs a deleted file; the name
     // is what counts.

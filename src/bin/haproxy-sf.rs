@@ -1,4 +1,4 @@
-//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-u] prog...
+//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-u] [-r] prog...
 //!
 //! Execs prog with `-sf PID...` appended, the pids taken from SV_PID and
 //! PIDFILE_PID (or the -n variables), each checked to be a live process
@@ -7,7 +7,7 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain::{self, IfNameUnknown};
-use pidchain::diag::{EXIT_SYSTEM, Prog, escape};
+use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, escape};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
 use pidchain::{env, exec, sys};
@@ -15,11 +15,12 @@ use std::ffi::{CString, c_char, c_int};
 
 const PROG: Prog = Prog {
     name: "haproxy-sf",
-    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -u ] [ prog... ]",
+    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -u ] [ -r ] [ prog... ]",
     help: "  -t         hard stop: append -st instead of -sf
   -x socket  also pass -x socket when taking over and socket is a unix socket
   -n var     read pids from var (repeatable; default SV_PID then PIDFILE_PID)
   -u         unchecked: do not drop dead pids or processes not named like prog
+  -r         required: exit 1 when no pid is left, instead of a cold start
 ",
 };
 
@@ -34,14 +35,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut socket = None;
     let mut vars: Vec<&[u8]> = Vec::new();
     let mut checked = true;
+    let mut required = false;
 
-    let mut opts = Getopt::new(argv, b"tx:n:u");
+    let mut opts = Getopt::new(argv, b"tx:n:ur");
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Flag(b't')) => stop = c"-st",
             Ok(Opt::Value(b'x', s)) => socket = Some(s),
             Ok(Opt::Value(c @ b'n', v)) => vars.push(chain::var_name(&PROG, c, v)),
             Ok(Opt::Flag(b'u')) => checked = false,
+            Ok(Opt::Flag(b'r')) => required = true,
             Ok(Opt::Help) => PROG.help(),
             Ok(Opt::Version) => PROG.version(),
             Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
@@ -79,6 +82,18 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     }
     if checked {
         chain::vet_all(&PROG, &mut pids, true, Some(name), IfNameUnknown::Skip);
+    }
+    // A reload's daemonized copy must take over or not start at all: cold,
+    // it would run beside the supervised haproxy, unsupervised.
+    if required && pids.is_empty() {
+        let vars: Vec<&[u8]> = vars.iter().flat_map(|v| [*v, b" "]).collect();
+        PROG.die(
+            EXIT_NO_PID,
+            &[
+                b"no process to take over from in ",
+                vars.concat().trim_ascii_end(),
+            ],
+        );
     }
 
     let mut appended: Vec<CString> = Vec::new();

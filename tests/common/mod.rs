@@ -96,7 +96,18 @@ pub fn cmd(bin: &str) -> Command {
     c
 }
 
+pub mod haproxy;
 pub mod supervisors;
+
+/// PATH with the directory of the built pidchain programs first.
+pub fn path_with_binaries() -> std::ffi::OsString {
+    let bins = Path::new(SV_PID)
+        .parent()
+        .expect("binary directory")
+        .to_path_buf();
+    let old = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(bins).chain(std::env::split_paths(&old))).expect("PATH")
+}
 
 /// Processes a test started; every one still running is killed (by pid)
 /// and reaped when the test ends, however it ends. Each gets an

@@ -27,6 +27,8 @@ pub struct Service {
     pub kind: Kind,
     pub dir: PathBuf,
     pub supervisor: u32,
+    /// What the supervisor and the service print, beside the service directory.
+    pub log: PathBuf,
 }
 
 /// A service directory `root/name` with these scripts (and a `down` file
@@ -54,24 +56,48 @@ impl Service {
     /// Starts the supervisor on `dir` and waits until it reports a state.
     pub fn start(procs: &mut Procs, kind: Kind, dir: &Path) -> Service {
         let dir = dir.canonicalize().unwrap();
+        // The service's scripts find the built pidchain programs first.
+        let path = super::path_with_binaries();
+        let log = dir.with_extension("log");
+        let out = std::fs::File::create(&log).unwrap();
+        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
         let supervisor = match kind {
             Kind::Runit => {
                 require("runsv", "runit");
-                procs.start(Command::new("runsv").arg(&dir))
+                procs.start(
+                    Command::new("runsv")
+                        .arg(&dir)
+                        .env("PATH", &path)
+                        .stdout(stdio())
+                        .stderr(stdio()),
+                )
             }
             Kind::S6 => {
                 require("s6-supervise", "s6");
-                procs.start(Command::new("s6-supervise").arg(&dir))
+                procs.start(
+                    Command::new("s6-supervise")
+                        .arg(&dir)
+                        .env("PATH", &path)
+                        .stdout(stdio())
+                        .stderr(stdio()),
+                )
             }
             Kind::Daemontools => {
                 require("supervise", "daemontools");
-                procs.start(Command::new("supervise").arg(&dir))
+                procs.start(
+                    Command::new("supervise")
+                        .arg(&dir)
+                        .env("PATH", &path)
+                        .stdout(stdio())
+                        .stderr(stdio()),
+                )
             }
         };
         let s = Service {
             kind,
             dir,
             supervisor,
+            log,
         };
         wait_for("the supervisor to report a state", || {
             s.status_text().is_some()

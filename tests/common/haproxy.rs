@@ -1,0 +1,285 @@
+//! Real haproxy for the recipe tests: a shipped example installed in a
+//! temporary directory (only paths and the port rewritten), bounded load
+//! on 127.0.0.1 with a new connection per request, and the haproxy
+//! processes of one configuration found in /proc.
+
+use super::supervisors::{Kind, Service};
+use super::{Output, Procs, path_with_binaries, run, tempdir, wait_for, write_file};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+
+pub struct Install {
+    pub kind: Kind,
+    pub root: tempfile::TempDir,
+    pub svc: PathBuf,
+    pub rundir: PathBuf,
+    pub config: PathBuf,
+    pub port: u16,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Sets `name` in a shipped script: `NAME=value` in sh, `define NAME value`
+/// in execline. Fails if the script does not have it where expected.
+fn set_variable(script: &Path, name: &str, value: &str) {
+    let text = std::fs::read_to_string(script).unwrap();
+    let (sh, el) = (format!("{name}="), format!("define {name} "));
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&sh) {
+                found = true;
+                format!("{sh}{value}")
+            } else if l.starts_with(&el) {
+                found = true;
+                format!("{el}{value}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "{} sets no {name}", script.display());
+    std::fs::write(script, out.join("\n") + "\n").unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Install {
+    /// examples/KIND/haproxy and examples/haproxy.cfg, with only the
+    /// paths and the port rewritten; the response says `version`.
+    pub fn new(kind: Kind, version: &str) -> Install {
+        let root = tempdir();
+        let dir = match kind {
+            Kind::Runit => "runit",
+            Kind::S6 => "s6",
+            Kind::Daemontools => "daemontools",
+        };
+        let svc = root.path().join("haproxy");
+        copy_tree(&Path::new(EXAMPLES).join(dir).join("haproxy"), &svc);
+        let rundir = root.path().join("run");
+        let config = root.path().join("haproxy.cfg");
+        let inst = Install {
+            kind,
+            svc,
+            rundir,
+            config,
+            port: free_port(),
+            root,
+        };
+        inst.set_version(version);
+        for script in ["run", "reload"] {
+            let p = inst.svc.join(script);
+            set_variable(&p, "CONFIG", inst.config.to_str().unwrap());
+            set_variable(&p, "RUNDIR", inst.rundir.to_str().unwrap());
+            if script == "reload" {
+                set_variable(&p, "SERVICE", inst.svc.to_str().unwrap());
+            }
+        }
+        inst
+    }
+
+    pub fn set_version(&self, version: &str) {
+        let cfg = std::fs::read_to_string(Path::new(EXAMPLES).join("haproxy.cfg")).unwrap();
+        let cfg = cfg
+            .replace("/run/haproxy", self.rundir.to_str().unwrap())
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", self.port))
+            .replace("served by pidchain", version);
+        self.write_config(cfg.as_bytes());
+    }
+
+    /// Replaced by rename, as an editor or a deploy tool would.
+    pub fn write_config(&self, text: &[u8]) {
+        let tmp = self.config.with_extension("new");
+        write_file(&tmp, text, 0o644);
+        std::fs::rename(&tmp, &self.config).unwrap();
+    }
+
+    pub fn start(&self, procs: &mut Procs) -> Service {
+        Service::start(procs, self.kind, &self.svc)
+    }
+
+    pub fn handoff(&self) -> PathBuf {
+        self.rundir.join("handoff.pid")
+    }
+
+    /// The shipped reload script, as root would run it.
+    pub fn reload_command(&self) -> Command {
+        let mut c = Command::new(self.svc.join("reload"));
+        c.env("PATH", path_with_binaries());
+        c
+    }
+
+    pub fn reload(&self) -> Output {
+        run(&mut self.reload_command())
+    }
+
+    /// Live (not zombie) haproxy processes running this configuration.
+    pub fn haproxies(&self) -> Vec<u32> {
+        let config = self.config.to_str().unwrap();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return vec![];
+        };
+        let mut pids: Vec<u32> = dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                stat.contains("(haproxy) ")
+                    && !stat.contains(") Z ")
+                    && cmdline.split(|&b| b == 0).any(|a| a == config.as_bytes())
+            })
+            .collect();
+        pids.sort();
+        pids
+    }
+
+    /// One request on a new connection: the body, or why it failed.
+    pub fn fetch(&self) -> Result<String, String> {
+        fetch(self.port)
+    }
+
+    /// The state every reload must end in: the handoff pidfile consumed,
+    /// exactly one haproxy for this configuration, the one the supervisor
+    /// runs, serving `version`. The request comes first: a daemonized copy
+    /// that answered it is then either gone (a new supervised haproxy took
+    /// over from it) or seen as a second haproxy, never mistaken for done.
+    pub fn settled(&self, svc: &Service, version: &str) -> Result<u32, String> {
+        match self.fetch() {
+            Ok(body) if body == version => {}
+            other => return Err(format!("serving {other:?}, not {version}")),
+        }
+        if self.handoff().exists() {
+            return Err("handoff pidfile still there".into());
+        }
+        let hs = self.haproxies();
+        let supervised = svc.reported_pid();
+        if hs.len() != 1 || supervised != Some(hs[0]) {
+            return Err(format!("haproxies {hs:?}, supervised {supervised:?}"));
+        }
+        let litter: Vec<_> = std::fs::read_dir(&self.rundir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().contains("pidfile-read"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !litter.is_empty() {
+            return Err(format!("consumed pidfiles left behind: {litter:?}"));
+        }
+        Ok(hs[0])
+    }
+
+    /// Settled, and still so on a second look.
+    pub fn wait_settled(&self, svc: &Service, version: &str) -> u32 {
+        let mut last = Err(String::new());
+        wait_for(&format!("{:?} to settle on {version}", self.kind), || {
+            last = self.settled(svc, version);
+            last.is_ok() && self.settled(svc, version) == last
+        });
+        last.unwrap_or_default()
+    }
+}
+pub fn fetch(port: u16) -> Result<String, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: pidchain\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).map_err(|e| format!("read: {e}"))?;
+    let resp = String::from_utf8_lossy(&resp);
+    if !resp.starts_with("HTTP/1.1 200") && !resp.starts_with("HTTP/1.0 200") {
+        return Err(format!("response: {:?}", resp.lines().next().unwrap_or("")));
+    }
+    Ok(resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub ok: u64,
+    pub failed: u64,
+    /// The first few failures, with their reasons.
+    pub failures: Vec<String>,
+}
+
+/// Steady load: `clients` threads, each a new connection per request, a
+/// millisecond apart; bounded to `limit` in time whatever happens.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    stats: Arc<Mutex<Stats>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    pub fn start(port: u16, clients: usize, limit: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, stats) = (stop.clone(), stats.clone());
+                std::thread::spawn(move || {
+                    let end = Instant::now() + limit;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                        let r = fetch(port);
+                        let mut s = stats.lock().unwrap();
+                        match r {
+                            Ok(_) => s.ok += 1,
+                            Err(e) => {
+                                s.failed += 1;
+                                if s.failures.len() < 10 {
+                                    s.failures.push(e);
+                                }
+                            }
+                        }
+                        drop(s);
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            stats,
+            threads,
+        }
+    }
+
+    pub fn finish(self) -> Stats {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        std::mem::take(&mut *self.stats.lock().unwrap())
+    }
+}
