@@ -6,6 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 CARGO ?= cargo
 PROGS = pidfile-read haproxy-sf sv-pid
 MAN1 = $(PROGS:%=man/%.1)
+MAN7 = man/pidchain.7
 
 all:
 	$(CARGO) build --release --locked
@@ -17,17 +18,20 @@ check:
 	mandoc -Tlint -Wwarning man/*.[1-8]
 	$(CARGO) test --locked
 
-# Build, then show the tools doing their job on throwaway processes.
-try: all
-	./scripts/try
+# Build, then reload a throwaway supervised haproxy under load (RELOADS=10).
+try:
+	$(CARGO) build --release --locked --bins --example demo
+	target/release/examples/demo
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	for p in $(PROGS); do install -m 755 target/release/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
+	rm -f $(DESTDIR)$(MANDIR)/man7/pidchain.7
 
 clean:
 	$(CARGO) clean
