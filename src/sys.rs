@@ -55,30 +55,22 @@ pub fn is_type(st: &libc::stat, kind: libc::mode_t) -> bool {
     st.st_mode & libc::S_IFMT == kind
 }
 
-/// Reads from offset 0 until EOF or `buf` is full; returns the length.
+/// Reads a regular or /proc file from offset 0 into `buf`; returns the
+/// length. Such files give all they have up to the size asked, so a short
+/// read is the end: no second read just to see EOF (every syscall before
+/// exec counts).
 pub fn pread_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
-    let mut len = 0;
-    while len < buf.len() {
-        let rest = &mut buf[len..];
-        // SAFETY: rest is a valid writable buffer of rest.len() bytes.
-        let n = unsafe {
-            libc::pread(
-                fd.as_raw_fd(),
-                rest.as_mut_ptr().cast(),
-                rest.len(),
-                len as libc::off_t,
-            )
-        };
-        match n {
-            0 => break,
-            n if n > 0 => len += n as usize,
-            _ => match Errno::last() {
-                Errno::EINTR => continue,
-                e => return Err(e),
-            },
+    loop {
+        // SAFETY: buf is a valid writable buffer of buf.len() bytes.
+        let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            e => return Err(e),
         }
     }
-    Ok(len)
 }
 
 /// Whole small file (procfs and the like) into `buf`.
