@@ -23,6 +23,11 @@ static:
 bench:
 	benches/bench-links
 
+# Reloading a supervised haproxy under load, every method side by side.
+bench-reload:
+	$(CARGO) build --release --locked --bins --example demo
+	target/release/examples/demo bench
+
 # The whole test suite, as CI runs it (needs the Debian packages in README.md).
 check:
 	$(CARGO) fmt --check
@@ -49,4 +54,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all static bench check try install uninstall clean
+.PHONY: all static bench bench-reload check try install uninstall clean
