@@ -139,8 +139,8 @@ fn private_name(path: &CStr) -> Result<CString, Failure> {
 }
 
 /// The safety rules, on the descriptor (not the path, which may have been
-/// swapped since): a regular file, owned by root or the effective user,
-/// not writable by group or others.
+/// swapped since): a regular file with one name, owned by root or the
+/// effective user, not writable by group or others.
 fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
     let st = sys::fstat(&opened.fd).map_err(|e| Failure::sys("stat", path.to_bytes(), e))?;
     let removed: &[u8] = if opened.private.is_some() {
@@ -150,6 +150,18 @@ fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
     };
     if !sys::is_type(&st, libc::S_IFREG) {
         return Err(refuse(path, &[kind(&st), removed].concat()));
+    }
+    // A second name is a hard link: to another daemon's root-owned
+    // pidfile, say, planted where fs.protected_hardlinks is off.
+    if st.st_nlink != 1 {
+        let why = [
+            b"it has ".as_slice(),
+            &pid::decimal(st.st_nlink as u32),
+            b" hard links",
+            removed,
+        ]
+        .concat();
+        return Err(refuse(path, &why));
     }
     let euid = sys::geteuid();
     if st.st_uid != 0 && st.st_uid != euid {

@@ -176,6 +176,23 @@ fn file_owned_by_another_user_is_refused() {
 }
 
 #[test]
+fn a_hard_linked_pidfile_is_refused() {
+    // Another daemon's root-owned pidfile, linked in under the expected name.
+    let d = tempdir();
+    let theirs = d.path().join("sshd.pid");
+    write_file(&theirs, b"4242\n", 0o644);
+    let f = d.path().join("x.pid");
+    std::fs::hard_link(&theirs, &f).unwrap();
+    for opts in [&[][..], &["-o"], &["-d", "-o"]] {
+        let o = read(&[opts, &[f.to_str().unwrap()]].concat());
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{opts:?}: {o:?}");
+        assert!(o.stderr.contains("it has 2 hard links"), "{o:?}");
+    }
+    // Consumed: the planted name is gone, the other daemon's file is not.
+    assert!(!f.exists() && theirs.exists());
+}
+
+#[test]
 fn consume_removes_the_file_and_invalid_ones_too() {
     let d = tempdir();
     let f = pidfile(&d, b"4242\n");
