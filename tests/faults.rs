@@ -1,0 +1,264 @@
+//! Faults a production host sees, injected into the shipped runit recipe
+//! under steady load with real haproxy. After each: one supervised haproxy
+//! serving within a bounded time, no orphan, no unrelated process
+//! signalled. Each test prints the requests its fault cost (`cargo test
+//! --test faults -- --nocapture`).
+
+mod common;
+use common::haproxy::{Install, Load};
+use common::supervisors::{Kind, Service};
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+const LOAD_LIMIT: Duration = Duration::from_secs(120);
+
+fn started(procs: &mut Procs) -> (Install, Service, u32) {
+    let inst = Install::new(Kind::Runit, "v0");
+    let svc = inst.start(procs);
+    let pid = inst.wait_settled(&svc, "v0");
+    // Past runsv's one-second throttle, as a service that has been up a while.
+    wait_for("the service to have run a second", || {
+        svc.status_text().is_some_and(|t| !t.contains(") 0s"))
+    });
+    (inst, svc, pid)
+}
+
+fn kill(pid: u32) {
+    // SAFETY: kill(2) on a process of this test's service.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+}
+
+fn settle_and_report(fault: &str, inst: &Install, svc: &Service, load: Load, version: &str) {
+    inst.wait_settled(svc, version);
+    let stats = load.finish();
+    eprintln!(
+        "fault: {fault}: {} of {} requests lost",
+        stats.failed,
+        stats.ok + stats.failed
+    );
+    svc.command('d');
+    svc.wait_down();
+    wait_for("every haproxy of this configuration to exit", || {
+        inst.haproxies().is_empty()
+    });
+}
+
+#[test]
+fn supervised_haproxy_killed() {
+    let mut procs = Procs::new();
+    let (inst, svc, pid) = started(&mut procs);
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    kill(pid);
+    settle_and_report("SIGKILL of the supervised haproxy", &inst, &svc, load, "v0");
+}
+
+#[test]
+fn daemonized_copy_killed_during_the_handoff() {
+    let mut procs = Procs::new();
+    let (inst, svc, _) = started(&mut procs);
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    inst.set_version("v1");
+    assert_eq!(inst.reload().code(), 0);
+    let copy = inst
+        .haproxies()
+        .into_iter()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == b"-D"))
+        })
+        .expect("the daemonized copy runs when reload returns");
+    kill(copy);
+    settle_and_report("SIGKILL of the daemonized copy", &inst, &svc, load, "v1");
+}
+
+#[test]
+fn reload_killed_midway() {
+    // Killed at several points of its one exec chain (about 150 ms here,
+    // most of it `haproxy -c`): in the check, in sv-pid or haproxy-sf, in
+    // the daemonized haproxy's start-up, before or after it signalled.
+    for delay_ms in [0u64, 40, 80, 120, 140, 160, 180] {
+        let mut procs = Procs::new();
+        let (inst, svc, _) = started(&mut procs);
+        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        inst.set_version("v1");
+        let mut reload = procs.spawn(
+            inst.reload_command()
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        kill(reload.id());
+        let _ = reload.wait();
+        // Killed before haproxy started, the old configuration serves on;
+        // after, the new one. Either way: settled, no orphan.
+        let mut version = "v0";
+        wait_for("the service to settle on either configuration", || {
+            version = if inst.settled(&svc, "v1").is_ok() {
+                "v1"
+            } else {
+                "v0"
+            };
+            inst.settled(&svc, version).is_ok()
+        });
+        settle_and_report(
+            &format!("SIGKILL of the reload after {delay_ms} ms (ended on {version})"),
+            &inst,
+            &svc,
+            load,
+            version,
+        );
+    }
+}
+
+#[test]
+fn supervisor_killed_reload_refuses_the_stale_state() {
+    let mut procs = Procs::new();
+    let (inst, svc, pid) = started(&mut procs);
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    svc.kill_supervisor();
+    inst.set_version("v1");
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("sv-pid: fatal: supervisor not running for"),
+        "{o:?}"
+    );
+    // Nothing was started or signalled: the old haproxy serves on.
+    assert_eq!(inst.haproxies(), [pid]);
+    assert_eq!(inst.fetch(), Ok("v0".to_owned()));
+    let stats = load.finish();
+    eprintln!(
+        "fault: SIGKILL of runsv, then a reload: {} of {} requests lost",
+        stats.failed,
+        stats.ok + stats.failed
+    );
+    assert_eq!(stats.failed, 0);
+}
+
+#[test]
+fn handoff_pidfile_left_empty_incomplete_or_dead() {
+    let mut procs = Procs::new();
+    let bystander = procs.start(Command::new("sleep").arg("1000"));
+    wait_for("sleep to run", || {
+        std::fs::read_to_string(format!("/proc/{bystander}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    let dead = dead_pid(&mut procs);
+    for (what, content) in [
+        ("empty", String::new()),
+        ("incomplete, naming a live bystander", bystander.to_string()),
+        ("naming a dead pid", format!("{dead}\n")),
+    ] {
+        let (inst, svc, pid) = started(&mut procs);
+        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        std::fs::create_dir_all(&inst.rundir).unwrap();
+        write_file(&inst.handoff(), content.as_bytes(), 0o644);
+        // The supervised haproxy dies: the restarted run finds the pidfile.
+        kill(pid);
+        settle_and_report(
+            &format!("handoff pidfile {what}, then SIGKILL of haproxy"),
+            &inst,
+            &svc,
+            load,
+            "v0",
+        );
+        let stat = std::fs::read_to_string(format!("/proc/{bystander}/stat")).unwrap_or_default();
+        assert!(
+            stat.contains(") S ") || stat.contains(") R "),
+            "the bystander was signalled: {stat:?}"
+        );
+    }
+}
+
+#[test]
+fn configuration_broken_between_the_check_and_the_restart() {
+    let mut procs = Procs::new();
+    let (inst, svc, _) = started(&mut procs);
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    // Hold runsv still so that the restart comes after the configuration
+    // is broken: the reload's check passed, the restarted run's does not.
+    // SAFETY: signals to the supervisor this test started.
+    unsafe { libc::kill(svc.supervisor as i32, libc::SIGSTOP) };
+    inst.set_version("v1");
+    let o = inst.reload();
+    // SAFETY: as above.
+    let resume = || unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
+    if o.code() != 0 {
+        resume();
+        panic!("{o:?}");
+    }
+    wait_for("the daemonized copy to serve", || {
+        inst.fetch() == Ok("v1".to_owned())
+    });
+    inst.write_config(b"global\n    this is not a keyword\n");
+    resume();
+    // run fails its check every second and keeps the handoff pidfile; the
+    // copy serves meanwhile.
+    wait_for("run to fail on the broken configuration", || {
+        std::fs::read_to_string(&svc.log).is_ok_and(|l| l.contains("unknown keyword 'this'"))
+    });
+    assert!(
+        inst.handoff().exists(),
+        "the handoff pidfile was consumed by a run that could not start"
+    );
+    assert_eq!(inst.fetch(), Ok("v1".to_owned()));
+    // Fixed: the next restart takes over from the copy.
+    inst.set_version("v2");
+    settle_and_report(
+        "configuration broken between check and restart",
+        &inst,
+        &svc,
+        load,
+        "v2",
+    );
+}
+
+#[test]
+fn disk_full_where_the_pidfile_goes() {
+    if !is_root() {
+        eprintln!("skipped: needs root to mount a tmpfs");
+        return;
+    }
+    let mut procs = Procs::new();
+    let inst = Install::new(Kind::Runit, "v0");
+    std::fs::create_dir_all(&inst.rundir).unwrap();
+    let mount = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+        .arg(&inst.rundir)
+        .status()
+        .unwrap();
+    assert!(mount.success(), "mount tmpfs");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(inst.rundir.clone());
+    let svc = inst.start(&mut procs);
+    let pid = inst.wait_settled(&svc, "v0");
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    // Fill it: haproxy 2.6 would signal the old process and then fail,
+    // silently, to write its pid.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k", "count=64"])
+        .arg(format!("of={}", inst.rundir.join("fill").display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    inst.set_version("v1");
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("is full"), "{o:?}");
+    assert_eq!(inst.haproxies(), [pid], "nothing started");
+    assert_eq!(inst.fetch(), Ok("v0".to_owned()));
+    std::fs::remove_file(inst.rundir.join("fill")).unwrap();
+    assert_eq!(inst.reload().code(), 0);
+    settle_and_report(
+        "disk full where the pidfile goes, reload refused, then retried",
+        &inst,
+        &svc,
+        load,
+        "v1",
+    );
+}
