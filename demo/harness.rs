@@ -148,6 +148,13 @@ impl Service {
                 set_variable(&p, "SERVICE", &self.svc.to_string_lossy())?;
             }
         }
+        if self.svc.join("finish").exists() {
+            set_variable(
+                &self.svc.join("finish"),
+                "RUNDIR",
+                &self.rundir.to_string_lossy(),
+            )?;
+        }
         Ok(())
     }
 

@@ -112,29 +112,38 @@ fn reload_killed_midway() {
 }
 
 #[test]
-fn supervisor_killed_reload_refuses_the_stale_state() {
-    let mut procs = Procs::new();
-    let (inst, svc, pid) = started(&mut procs);
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
-    svc.kill_supervisor();
-    inst.set_version("v1");
-    let o = inst.reload();
-    assert_eq!(o.code(), 1, "{o:?}");
-    assert!(
-        o.stderr
-            .contains("sv-pid: fatal: supervisor not running for"),
-        "{o:?}"
-    );
-    // Nothing was started or signalled: the old haproxy serves on.
-    assert_eq!(inst.haproxies(), [pid]);
-    assert_eq!(inst.fetch(), Ok("v0".to_owned()));
-    let stats = load.finish();
-    eprintln!(
-        "fault: SIGKILL of runsv, then a reload: {} of {} requests lost",
-        stats.failed,
-        stats.ok + stats.failed
-    );
-    assert_eq!(stats.failed, 0);
+fn supervisor_killed_then_restarted() {
+    for kind in [Kind::Runit, Kind::S6] {
+        let mut procs = Procs::new();
+        let inst = Install::new(kind, "v0");
+        let svc = inst.start(&mut procs);
+        let pid = inst.wait_settled(&svc, "v0");
+        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        svc.kill_supervisor();
+        // Its status is stale now: a reload refuses it, changes nothing.
+        inst.set_version("v1");
+        let o = inst.reload();
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(
+            o.stderr
+                .contains("sv-pid: fatal: supervisor not running for"),
+            "{o:?}"
+        );
+        assert_eq!(inst.haproxies(), [pid], "{kind:?}: nothing started");
+        assert_eq!(inst.fetch(), Ok("v0".to_owned()));
+        // Restarted, as runsvdir or s6-svscan would: run takes over from
+        // the haproxy that ran on unsupervised, instead of starting beside it.
+        let svc = inst.start(&mut procs);
+        let new = inst.wait_settled(&svc, "v1");
+        assert_ne!(new, pid, "{kind:?}");
+        settle_and_report(
+            &format!("SIGKILL of the {kind:?} supervisor, a reload, the supervisor restarted"),
+            &inst,
+            &svc,
+            load,
+            "v1",
+        );
+    }
 }
 
 #[test]

@@ -101,6 +101,13 @@ impl Install {
                 set_variable(&p, "SERVICE", inst.svc.to_str().unwrap());
             }
         }
+        if inst.svc.join("finish").exists() {
+            set_variable(
+                &inst.svc.join("finish"),
+                "RUNDIR",
+                inst.rundir.to_str().unwrap(),
+            );
+        }
         inst
     }
 
