@@ -60,14 +60,7 @@ fn daemonized_copy_killed_during_the_handoff() {
     let load = Load::start(inst.port, 2, LOAD_LIMIT);
     inst.set_version("v1");
     assert_eq!(inst.reload().code(), 0);
-    let copy = inst
-        .haproxies()
-        .into_iter()
-        .find(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == b"-D"))
-        })
-        .expect("the daemonized copy runs when reload returns");
+    let copy = inst.daemonized_copy();
     kill(copy);
     settle_and_report("SIGKILL of the daemonized copy", &inst, &svc, load, "v1");
 }
@@ -232,16 +225,14 @@ fn disk_full_where_the_pidfile_goes() {
     let mut procs = Procs::new();
     let inst = Install::new(Kind::Runit, "v0");
     std::fs::create_dir_all(&inst.rundir).unwrap();
-    let mount = Command::new("mount")
+    let mount = run(Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
-        .arg(&inst.rundir)
-        .status()
-        .unwrap();
-    assert!(mount.success(), "mount tmpfs");
+        .arg(&inst.rundir));
+    assert_eq!(mount.code(), 0, "mount tmpfs: {mount:?}");
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+            run(Command::new("umount").arg("-l").arg(&self.0));
         }
     }
     let _unmount = Unmount(inst.rundir.clone());
@@ -250,11 +241,10 @@ fn disk_full_where_the_pidfile_goes() {
     let load = Load::start(inst.port, 2, LOAD_LIMIT);
     // Fill it: haproxy 2.6 would signal the old process and then fail,
     // silently, to write its pid.
-    let _ = Command::new("dd")
+    // dd stops at the end of the space, with an error: that is the point.
+    run(Command::new("dd")
         .args(["if=/dev/zero", "bs=4k", "count=64"])
-        .arg(format!("of={}", inst.rundir.join("fill").display()))
-        .stderr(std::process::Stdio::null())
-        .status();
+        .arg(format!("of={}", inst.rundir.join("fill").display())));
     inst.set_version("v1");
     let o = inst.reload();
     assert_eq!(o.code(), 1, "{o:?}");

@@ -228,7 +228,7 @@ fn the_old_executable_may_be_deleted() {
     // is what counts.
     let d = tempdir();
     let exe = d.path().join("fakeproxy");
-    std::fs::copy(which("sleep"), &exe).unwrap();
+    writing(|| std::fs::copy(which("sleep"), &exe)).unwrap();
     let mut procs = Procs::new();
     let old = procs.start(Command::new(&exe).arg("1000"));
     wait_for("the copy to run", || {

@@ -176,19 +176,7 @@ fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy
         let (inst, svc, first) = started(kind, &mut procs);
         inst.set_version("v1");
         assert_eq!(inst.reload().code(), 0);
-        // The daemonized copy: the haproxy of this configuration started
-        // with -D. It runs when reload returns, and until the restarted
-        // supervised haproxy takes over from it, at least a second later
-        // (each supervisor waits that long to restart a service that ran
-        // for less than a second).
-        let copy = inst
-            .haproxies()
-            .into_iter()
-            .find(|p| {
-                std::fs::read(format!("/proc/{p}/cmdline"))
-                    .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == b"-D"))
-            })
-            .expect("the daemonized copy runs when reload returns");
+        let copy = inst.daemonized_copy();
         // SAFETY: kill(2) on the haproxy this test's reload started.
         unsafe { libc::kill(copy as i32, libc::SIGKILL) };
         let last = inst.wait_settled(&svc, "v1");

@@ -33,7 +33,7 @@ fn copy_tree(from: &Path, to: &Path) {
         if e.file_type().unwrap().is_dir() {
             copy_tree(&e.path(), &dest);
         } else {
-            std::fs::copy(e.path(), &dest).unwrap();
+            super::writing(|| std::fs::copy(e.path(), &dest)).unwrap();
         }
     }
 }
@@ -59,7 +59,7 @@ fn set_variable(script: &Path, name: &str, value: &str) {
         })
         .collect();
     assert!(found, "{} sets no {name}", script.display());
-    std::fs::write(script, out.join("\n") + "\n").unwrap();
+    super::writing(|| std::fs::write(script, out.join("\n") + "\n")).unwrap();
 }
 
 fn free_port() -> u16 {
@@ -164,6 +164,21 @@ impl Install {
             .collect();
         pids.sort();
         pids
+    }
+
+    /// The daemonized copy a reload started: the haproxy of this
+    /// configuration started with -D. It runs when reload returns, and
+    /// until the restarted supervised haproxy takes over from it, at least
+    /// a second later (each supervisor waits that long to restart a
+    /// service that ran for less than a second).
+    pub fn daemonized_copy(&self) -> u32 {
+        self.haproxies()
+            .into_iter()
+            .find(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == b"-D"))
+            })
+            .expect("the daemonized copy runs when reload returns")
     }
 
     /// One request on a new connection: the body, or why it failed.

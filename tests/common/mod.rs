@@ -49,7 +49,7 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    wait_output(cmd.spawn().expect("spawn"))
+    wait_output(spawn(cmd))
 }
 
 pub fn wait_output(mut child: Child) -> Output {
@@ -156,14 +156,14 @@ impl Procs {
     /// starts can be killed together.
     pub fn start(&mut self, cmd: &mut Command) -> u32 {
         cmd.process_group(0).env(TAG_VAR, &self.tag);
-        let child = cmd.spawn().expect("spawn");
+        let child = spawn(cmd);
         let pid = child.id();
         self.children.push(child);
         pid
     }
 
     pub fn spawn(&mut self, cmd: &mut Command) -> Child {
-        cmd.env(TAG_VAR, &self.tag).spawn().expect("spawn")
+        spawn(cmd.env(TAG_VAR, &self.tag))
     }
 
     /// Also kill this pid (one the test did not start itself) at the end.
@@ -223,7 +223,28 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Forks and writes of files must not overlap. A child forked while a file
+/// is open for writing holds that descriptor until it execs, and an exec of
+/// the file meanwhile fails with ETXTBSY ("Text file busy"): tests write
+/// scripts and programs and run them at once, from many threads.
+static FORKS_VS_WRITES: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+pub fn spawn(cmd: &mut Command) -> Child {
+    let _forking = FORKS_VS_WRITES.read().unwrap_or_else(|e| e.into_inner());
+    cmd.spawn().expect("spawn")
+}
+
+/// Runs `write` with no fork under way in this process.
+pub fn writing<T>(write: impl FnOnce() -> T) -> T {
+    let _writing = FORKS_VS_WRITES.write().unwrap_or_else(|e| e.into_inner());
+    write()
+}
+
 pub fn write_file(path: &Path, content: &[u8], mode: u32) {
+    writing(|| write_file_now(path, content, mode))
+}
+
+fn write_file_now(path: &Path, content: &[u8], mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, content).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
