@@ -23,6 +23,15 @@ static:
 bench:
 	benches/bench-links
 
+# Coverage-guided fuzzing of every parser and decoder, FUZZ_SECONDS (60)
+# per target (cargo install cargo-fuzz first). cargo test runs the same
+# invariants with a fixed seed (tests/properties.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = pidfile pid_variable supervisor_status options
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  cargo fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
 # Reloading a supervised haproxy under load, every method side by side.
 bench-reload:
 	$(CARGO) build --release --locked --bins --example demo
@@ -54,4 +63,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all static bench bench-reload check try install uninstall clean
+.PHONY: all static bench bench-reload fuzz check try install uninstall clean
