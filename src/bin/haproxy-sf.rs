@@ -86,13 +86,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // A reload's daemonized copy must take over or not start at all: cold,
     // it would run beside the supervised haproxy, unsupervised.
     if required && pids.is_empty() {
-        let vars: Vec<&[u8]> = vars.iter().flat_map(|v| [*v, b" "]).collect();
         PROG.die(
             EXIT_NO_PID,
-            &[
-                b"no process to take over from in ",
-                vars.concat().trim_ascii_end(),
-            ],
+            &[b"no process to take over from in ", &vars.join(&b' ')],
         );
     }
 

@@ -54,37 +54,30 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
     let mut waiter = None;
     let pids = loop {
-        let (why, warn): ([&[u8]; 3], bool) = match supervise::observe(dir, pid_max) {
+        // Why there is no pid, around the directory's name; and whether -o
+        // still warns about it.
+        let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
                 (Some(p), _) => break PidList::from_pid(p),
                 (None, State::Finish) => (
-                    [
-                        b"service ",
-                        shown,
-                        b" is down: its finish script is running",
-                    ],
+                    b"service ",
+                    b" is down: its finish script is running",
                     false,
                 ),
                 (None, State::Starting) => (
-                    [
-                        b"service ",
-                        shown,
-                        b" is starting: its start script is running",
-                    ],
+                    b"service ",
+                    b" is starting: its start script is running",
                     false,
                 ),
-                (None, State::Stopping) => ([b"service ", shown, b" is stopping"], false),
-                (None, _) => ([b"service ", shown, b" is down"], false),
+                (None, State::Stopping) => (b"service ", b" is stopping", false),
+                (None, _) => (b"service ", b" is down", false),
             },
             Ok(Observation::NotRunning) => (
-                [
-                    b"supervisor not running for ",
-                    shown,
-                    b": its status is not trusted",
-                ],
+                b"supervisor not running for ",
+                b": its status is not trusted",
                 true,
             ),
-            Ok(Observation::NoStatus) => ([b"service ", shown, b" has no status yet"], false),
+            Ok(Observation::NoStatus) => (b"service ", b" has no status yet", false),
             // An untrustworthy status file: exit 1, or a warning with -o.
             Err(f) if f.code == EXIT_NO_PID && optional => {
                 PROG.warn(&[b"ignoring ", &f.msg]);
@@ -103,6 +96,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                 continue;
             }
         }
+        let why = [before, shown, after];
         if !optional {
             PROG.die(EXIT_NO_PID, &why);
         }
