@@ -10,20 +10,13 @@
 //!
 //! There is no finish script: a pid is the service's.
 
-use super::{Invalid, State, Status, Supervisor, flag, pid_le32, want_byte};
+use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size};
 
 pub const SIZE: usize = 18;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
-    if b.len() != SIZE {
-        return Err(Invalid(format!(
-            "daemontools status is {SIZE} bytes, not {}",
-            b.len()
-        )));
-    }
-    let pid = pid_le32(b, 12, pid_max)?;
-    let paused = flag(b[16], "paused")?;
-    let want = want_byte(b[17], true)?;
+    expect_size(b, "daemontools", &[SIZE])?;
+    let (pid, paused, want) = daemontools_head(b, pid_max, true)?;
     let state = if pid == 0 { State::Down } else { State::Up };
     Ok(Status {
         supervisor: Supervisor::Daemontools,

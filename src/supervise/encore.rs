@@ -14,25 +14,18 @@
 //! are the logger's. Unlike the others it rewrites the file in place, so
 //! the reader takes two equal reads (see `super::observe`).
 
-use super::{Invalid, State, Status, Supervisor, flag, pid_le32, want_byte};
+use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size};
 
 pub const SIZE: usize = 20;
 pub const SIZE_WITH_LOG: usize = 40;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
-    if b.len() != SIZE && b.len() != SIZE_WITH_LOG {
-        return Err(Invalid(format!(
-            "daemontools-encore status is {SIZE} or {SIZE_WITH_LOG} bytes, not {}",
-            b.len()
-        )));
-    }
+    expect_size(b, "daemontools-encore", &[SIZE, SIZE_WITH_LOG])?;
     if b.len() == SIZE_WITH_LOG {
         // The logger's half must make sense too, or the file is not encore's.
         decode(&b[SIZE..], pid_max)?;
     }
-    let pid = pid_le32(b, 12, pid_max)?;
-    let paused = flag(b[16], "paused")?;
-    let want = want_byte(b[17], true)?;
+    let (pid, paused, want) = daemontools_head(b, pid_max, true)?;
     let state = match b[18] {
         0 | 2 | 5 => State::Down,
         1 => State::Starting,

@@ -88,10 +88,38 @@ pub fn decode(
     }
 }
 
-/// The pid at `bytes[at..at+4]`, little-endian (runit, daemontools).
-fn pid_le32(bytes: &[u8], at: usize, pid_max: u32) -> Result<u32, Invalid> {
-    let raw = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    checked_pid(u64::from(raw), pid_max)
+/// A status of one of `sizes` bytes, or an error naming the format.
+fn expect_size(b: &[u8], format: &str, sizes: &[usize]) -> Result<(), Invalid> {
+    if sizes.contains(&b.len()) {
+        return Ok(());
+    }
+    let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+    Err(Invalid(format!(
+        "{format} status is {} bytes, not {}",
+        sizes.join(" or "),
+        b.len()
+    )))
+}
+
+/// Bytes 12-17 as daemontools laid them out, and runit and
+/// daemontools-encore kept them: pid (u32 little-endian), paused flag,
+/// want (`u`, `d`, or 0 where `nothing_wanted` allows it).
+fn daemontools_head(
+    b: &[u8],
+    pid_max: u32,
+    nothing_wanted: bool,
+) -> Result<(u32, bool, Want), Invalid> {
+    let pid = checked_pid(
+        u64::from(u32::from_le_bytes([b[12], b[13], b[14], b[15]])),
+        pid_max,
+    )?;
+    let want = match b[17] {
+        b'u' => Want::Up,
+        b'd' => Want::Down,
+        0 if nothing_wanted => Want::Nothing,
+        w => return Err(Invalid(format!("want byte is {w:#04x}, not 'u' or 'd'"))),
+    };
+    Ok((pid, flag(b[16], "paused")?, want))
 }
 
 /// 0 (no process) or a pid that fits pid_t and pid_max; never 1.
@@ -108,16 +136,6 @@ fn flag(byte: u8, what: &str) -> Result<bool, Invalid> {
         0 => Ok(false),
         1 => Ok(true),
         b => Err(Invalid(format!("{what} flag is {b}, not 0 or 1"))),
-    }
-}
-
-/// daemontools' and runit's want byte.
-fn want_byte(byte: u8, nothing_allowed: bool) -> Result<Want, Invalid> {
-    match byte {
-        b'u' => Ok(Want::Up),
-        b'd' => Ok(Want::Down),
-        0 if nothing_allowed => Ok(Want::Nothing),
-        b => Err(Invalid(format!("want byte is {b:#04x}, not 'u' or 'd'"))),
     }
 }
 

@@ -9,20 +9,13 @@
 //! | 18 | TERM-sent flag |
 //! | 19 | state: 0 down, 1 run, 2 finish (the pid is then the finish script's) |
 
-use super::{Invalid, State, Status, Supervisor, flag, pid_le32, want_byte};
+use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size, flag};
 
 pub const SIZE: usize = 20;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
-    if b.len() != SIZE {
-        return Err(Invalid(format!(
-            "runit status is {SIZE} bytes, not {}",
-            b.len()
-        )));
-    }
-    let pid = pid_le32(b, 12, pid_max)?;
-    let paused = flag(b[16], "paused")?;
-    let want = want_byte(b[17], false)?;
+    expect_size(b, "runit", &[SIZE])?;
+    let (pid, paused, want) = daemontools_head(b, pid_max, false)?;
     flag(b[18], "term-sent")?;
     let state = match (b[19], pid) {
         (0, 0) => State::Down,

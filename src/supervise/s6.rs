@@ -12,7 +12,7 @@
 //! versions (2.9-2.10: 0x04 want, 0x08 want up, 0x10 ready, 0x20 throttled;
 //! 2.11 on: 0x04 want up, 0x08 ready); "want" is read the 2.11 way.
 
-use super::{Invalid, State, Status, Supervisor, Want, checked_pid};
+use super::{Invalid, State, Status, Supervisor, Want, checked_pid, expect_size};
 
 pub const SIZE: usize = 35;
 pub const SIZE_2_13: usize = 43;
@@ -24,12 +24,7 @@ const WANT_UP: u8 = 0x04;
 const KNOWN: u8 = 0x3f;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
-    if b.len() != SIZE && b.len() != SIZE_2_13 {
-        return Err(Invalid(format!(
-            "s6 status is {SIZE} or {SIZE_2_13} bytes, not {}",
-            b.len()
-        )));
-    }
+    expect_size(b, "s6", &[SIZE, SIZE_2_13])?;
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&b[24..32]);
     let pid = checked_pid(u64::from_be_bytes(raw), pid_max)?;
