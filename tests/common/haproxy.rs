@@ -4,7 +4,10 @@
 //! processes of one configuration found in /proc.
 
 use super::supervisors::{Kind, Service};
-use super::{Output, Procs, path_with_binaries, run, tempdir, wait_for, write_file};
+use super::{
+    Output, Procs, TAG_VAR, kill_tagged, new_tag, path_with_binaries, run, tempdir, wait_for,
+    write_file,
+};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,6 +20,9 @@ use std::time::{Duration, Instant};
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
 pub struct Install {
+    /// Carried by what the reloads start (a daemonized haproxy outlives
+    /// the command), so that it is killed with the Install, pass or fail.
+    tag: String,
     pub kind: Kind,
     pub root: tempfile::TempDir,
     pub svc: PathBuf,
@@ -85,6 +91,7 @@ impl Install {
         let rundir = root.path().join("run");
         let config = root.path().join("haproxy.cfg");
         let inst = Install {
+            tag: new_tag(),
             kind,
             svc,
             rundir,
@@ -138,7 +145,7 @@ impl Install {
     /// The shipped reload script, as root would run it.
     pub fn reload_command(&self) -> Command {
         let mut c = Command::new(self.svc.join("reload"));
-        c.env("PATH", path_with_binaries());
+        c.env("PATH", path_with_binaries()).env(TAG_VAR, &self.tag);
         c
     }
 
@@ -227,6 +234,12 @@ impl Install {
         last.unwrap_or_default()
     }
 }
+impl Drop for Install {
+    fn drop(&mut self) {
+        kill_tagged(&self.tag);
+    }
+}
+
 pub fn fetch(port: u16) -> Result<String, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))

@@ -119,16 +119,52 @@ pub struct Procs {
     tag: String,
 }
 
-const TAG_VAR: &str = "PIDCHAIN_TEST_TAG";
+pub const TAG_VAR: &str = "PIDCHAIN_TEST_TAG";
+
+/// A tag no other set of processes in this run has.
+pub fn new_tag() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
+/// Pids of live processes that carry `tag`.
+pub fn tagged(tag: &str) -> Vec<i32> {
+    let needle = format!("{TAG_VAR}={tag}\0").into_bytes();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+        })
+        .collect()
+}
+
+/// Kills, by pid, every process that carries `tag`, until none is left
+/// (or DEADLINE passes).
+pub fn kill_tagged(tag: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = tagged(tag);
+        if left.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for p in left {
+            // SAFETY: kill(2) on a process this test started.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 impl Default for Procs {
     fn default() -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Procs {
             children: Vec::new(),
             pids: Vec::new(),
-            tag: format!("{}-{n}", std::process::id()),
+            tag: new_tag(),
         }
     }
 }
@@ -136,20 +172,6 @@ impl Default for Procs {
 impl Procs {
     pub fn new() -> Self {
         Procs::default()
-    }
-
-    /// Pids of live processes that carry this set's tag.
-    pub fn tagged(&self) -> Vec<i32> {
-        let needle = format!("{TAG_VAR}={}\0", self.tag).into_bytes();
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return vec![];
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
-            })
-            .collect()
     }
 
     /// A process in its own process group, so that it and whatever it
@@ -194,18 +216,7 @@ impl Drop for Procs {
             unsafe { libc::kill(p, libc::SIGKILL) };
         }
         // Supervisors are gone now, so nothing restarts what is left.
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = self.tagged();
-            if left.is_empty() || Instant::now() > deadline {
-                break;
-            }
-            for p in left {
-                // SAFETY: kill(2) on a process this test started.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        kill_tagged(&self.tag);
     }
 }
 
