@@ -115,7 +115,6 @@ pub fn path_with_binaries() -> std::ffi::OsString {
 /// session, a daemonized haproxy) is found in /proc and killed too.
 pub struct Procs {
     children: Vec<Child>,
-    pids: Vec<i32>,
     tag: String,
 }
 
@@ -163,7 +162,6 @@ impl Default for Procs {
     fn default() -> Self {
         Procs {
             children: Vec::new(),
-            pids: Vec::new(),
             tag: new_tag(),
         }
     }
@@ -188,11 +186,6 @@ impl Procs {
         spawn(cmd.env(TAG_VAR, &self.tag))
     }
 
-    /// Also kill this pid (one the test did not start itself) at the end.
-    pub fn adopt(&mut self, pid: i32) {
-        self.pids.push(pid);
-    }
-
     /// Kills and reaps one child now: its pid is then free, a dead pid.
     pub fn reap(&mut self, pid: u32) {
         if let Some(i) = self.children.iter().position(|c| c.id() == pid) {
@@ -210,10 +203,6 @@ impl Drop for Procs {
             unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
             let _ = c.kill();
             let _ = c.wait();
-        }
-        for &p in &self.pids {
-            // SAFETY: kill(2) with a pid recorded by the test.
-            unsafe { libc::kill(p, libc::SIGKILL) };
         }
         // Supervisors are gone now, so nothing restarts what is left.
         kill_tagged(&self.tag);

@@ -61,38 +61,19 @@ impl Service {
         let log = dir.with_extension("log");
         let out = std::fs::File::create(&log).unwrap();
         let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
-        let supervisor = match kind {
-            Kind::Runit => {
-                require("runsv", "runit");
-                procs.start(
-                    Command::new("runsv")
-                        .arg(&dir)
-                        .env("PATH", &path)
-                        .stdout(stdio())
-                        .stderr(stdio()),
-                )
-            }
-            Kind::S6 => {
-                require("s6-supervise", "s6");
-                procs.start(
-                    Command::new("s6-supervise")
-                        .arg(&dir)
-                        .env("PATH", &path)
-                        .stdout(stdio())
-                        .stderr(stdio()),
-                )
-            }
-            Kind::Daemontools => {
-                require("supervise", "daemontools");
-                procs.start(
-                    Command::new("supervise")
-                        .arg(&dir)
-                        .env("PATH", &path)
-                        .stdout(stdio())
-                        .stderr(stdio()),
-                )
-            }
+        let (program, package) = match kind {
+            Kind::Runit => ("runsv", "runit"),
+            Kind::S6 => ("s6-supervise", "s6"),
+            Kind::Daemontools => ("supervise", "daemontools"),
         };
+        require(program, package);
+        let supervisor = procs.start(
+            Command::new(program)
+                .arg(&dir)
+                .env("PATH", &path)
+                .stdout(stdio())
+                .stderr(stdio()),
+        );
         let s = Service {
             kind,
             dir,
