@@ -23,6 +23,10 @@ static:
 bench:
 	benches/bench-links
 
+# The system calls each program makes before it execs (needs strace).
+syscalls:
+	benches/syscalls
+
 # Coverage-guided fuzzing of every parser and decoder, FUZZ_SECONDS (60)
 # per target (cargo install cargo-fuzz first). cargo test runs the same
 # invariants with a fixed seed (tests/properties.rs).
@@ -63,4 +67,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all static bench bench-reload fuzz check try install uninstall clean
+.PHONY: all static bench bench-reload syscalls fuzz check try install uninstall clean

@@ -2,6 +2,7 @@
 //! chained, put them in VAR (or remove VAR) and exec the rest of argv.
 //! Also the checks that decide whether a pid may be handed on.
 
+use crate::argv::Argv;
 use crate::diag::{EXIT_SYSTEM, Prog};
 use crate::pid::{self, PidList};
 use crate::process::{self, Verdict};
@@ -72,6 +73,13 @@ pub fn vet_all(
             Verdict::NoSuchProcess => {
                 prog.warn(&[b"dropping pid ", &pid::decimal(p), b": no such process"])
             }
+            Verdict::Thread { tgid } => prog.warn(&[
+                b"dropping pid ",
+                &pid::decimal(p),
+                b": it is a thread of process ",
+                &pid::decimal(tgid),
+                b", not a process",
+            ]),
             Verdict::Zombie => prog.warn(&[
                 b"dropping pid ",
                 &pid::decimal(p),
@@ -104,16 +112,26 @@ pub fn var_name<'a>(prog: &Prog, opt: u8, v: &'a CStr) -> &'a [u8] {
     name
 }
 
-/// An MS given with -w/-W: decimal milliseconds.
+/// An operand or option value that names something: never empty. An
+/// unset variable in a script (`sv-pid "$SERVICE"`) must not become the
+/// current directory, nor an empty program name.
+pub fn named<'a>(prog: &Prog, what: &str, v: &'a CStr) -> &'a CStr {
+    if v.is_empty() {
+        prog.warn(&[b"empty ", what.as_bytes()]);
+        prog.usage()
+    }
+    v
+}
+
+/// The program to exec, if any, checked before the step does anything.
+pub fn program<'a>(prog: &Prog, argv: Argv<'a>, i: usize) -> Option<&'a CStr> {
+    argv.get(i).map(|p| named(prog, "program name", p))
+}
+
+/// An MS given with -w/-W: decimal milliseconds, 0 to 2^64-1.
 pub fn millis(prog: &Prog, opt: u8, v: &CStr) -> std::time::Duration {
     let digits = v.to_bytes();
-    let ms = (!digits.is_empty() && digits.len() <= 9 && digits.iter().all(u8::is_ascii_digit))
-        .then(|| {
-            digits
-                .iter()
-                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
-        });
-    match ms {
+    match pid::parse_decimal(digits) {
         Some(ms) => std::time::Duration::from_millis(ms),
         None => prog.bad_value(opt, digits, "a number of milliseconds"),
     }

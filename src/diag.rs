@@ -1,5 +1,5 @@
 //! skarnet-style diagnostics (`prog: fatal: unable to ...`) and the exit
-//! codes of SPEC.md. Each message is one write(2) on fd 2; a failed write
+//! codes README.md lists. Each message is one write(2) on fd 2; a failed write
 //! is ignored, never a panic (eprintln! would panic on EPIPE).
 
 use crate::getopt::Misuse;
@@ -43,6 +43,8 @@ impl Failure {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// A program's name (fixed, as skarnet does, not argv[0]) and usage line.
 pub struct Prog {
     pub name: &'static str,
@@ -56,8 +58,19 @@ impl Prog {
         line.extend_from_slice(self.name.as_bytes());
         line.extend_from_slice(b": ");
         line.extend_from_slice(level);
-        for p in parts {
-            line.extend_from_slice(p);
+        // Paths and values come from outside: a control byte in one would
+        // break the message's one line, or drive a terminal.
+        for &b in parts.iter().flat_map(|p| p.iter()) {
+            if b < 0x20 || b == 0x7f {
+                line.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 15)],
+                ]);
+            } else {
+                line.push(b);
+            }
         }
         line.push(b'\n');
         crate::sys::write_all(fd, &line);

@@ -1,4 +1,8 @@
 //! The environment the next program gets: variables set or removed, as bytes.
+//!
+//! execve(2) allows a name to be present more than once, and programs
+//! disagree on which copy counts (getenv(3) takes the first, sh the
+//! last), so setting or removing a variable deals with every copy.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -8,17 +12,33 @@ pub fn is_valid_name(name: &[u8]) -> bool {
     !name.is_empty() && !name.contains(&b'=') && !name.contains(&0)
 }
 
-pub fn get(name: &[u8]) -> Option<OsString> {
-    std::env::var_os(OsStr::from_bytes(name))
+/// Every value `name` has, in the order of the environment.
+pub fn get_all(name: &[u8]) -> Vec<OsString> {
+    // getenv first: the usual absent variable costs no copy of environ.
+    if std::env::var_os(OsStr::from_bytes(name)).is_none() {
+        return Vec::new();
+    }
+    std::env::vars_os()
+        .filter(|(k, _)| k.as_bytes() == name)
+        .map(|(_, v)| v)
+        .collect()
 }
 
+/// Leaves exactly one copy of `name`, holding `value`.
 pub fn set(name: &[u8], value: &[u8]) {
+    remove(name);
     // SAFETY: the programs are single-threaded; nothing reads the
     // environment concurrently.
     unsafe { std::env::set_var(OsStr::from_bytes(name), OsStr::from_bytes(value)) }
 }
 
+/// Leaves no copy of `name`.
 pub fn remove(name: &[u8]) {
-    // SAFETY: as in set().
-    unsafe { std::env::remove_var(OsStr::from_bytes(name)) }
+    let name = OsStr::from_bytes(name);
+    // glibc's and musl's unsetenv(3) remove every copy; the loop makes
+    // sure of it where one removes only the first.
+    while std::env::var_os(name).is_some() {
+        // SAFETY: as in set().
+        unsafe { std::env::remove_var(name) }
+    }
 }

@@ -8,26 +8,45 @@ pub const PID_MAX_FALLBACK: u32 = 4_194_304;
 pub fn pid_max() -> u32 {
     let mut buf = [0u8; 32];
     match sys::read_file(c"/proc/sys/kernel/pid_max", &mut buf) {
-        Ok(text) => parse_decimal(text.trim_ascii())
+        Ok(text) => parse_decimal(trim_space(text))
             .filter(|&m| m >= 2)
-            .unwrap_or(PID_MAX_FALLBACK),
+            .map_or(PID_MAX_FALLBACK, |m| m.min(i32::MAX as u64) as u32),
         Err(_) => PID_MAX_FALLBACK,
     }
     .min(i32::MAX as u32)
 }
 
+/// isspace(3) in the C locale: space, \t, \n, \v, \f, \r.
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `bytes` without the isspace(3) bytes around it.
+pub fn trim_space(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_space(b))
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
 /// Digits only, no sign, no leading zero (a pidfile never has one, and
 /// `010` means 8 to some shells), no overflow.
-fn parse_decimal(token: &[u8]) -> Option<u32> {
+/// The one number parser: pids, pid_max and millisecond counts.
+pub fn parse_decimal(token: &[u8]) -> Option<u64> {
     if token.is_empty() || token[0] == b'0' && token.len() > 1 {
         return None;
     }
-    let mut value: u32 = 0;
+    let mut value: u64 = 0;
     for &b in token {
         if !b.is_ascii_digit() {
             return None;
         }
-        value = value.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(value)
 }
@@ -35,7 +54,9 @@ fn parse_decimal(token: &[u8]) -> Option<u32> {
 /// A valid pid, or None: `0`, `1`, signs, hex, spaces, overflow, garbage
 /// and anything above `pid_max` are all refused.
 pub fn parse(token: &[u8], pid_max: u32) -> Option<u32> {
-    parse_decimal(token).filter(|p| (2..=pid_max).contains(p))
+    parse_decimal(token)
+        .filter(|&p| (2..=u64::from(pid_max)).contains(&p))
+        .map(|p| p as u32)
 }
 
 /// Pids in the order found, without duplicates.
@@ -184,6 +205,15 @@ mod tests {
         ] {
             assert_eq!(PidList::parse_var(bad, MAX), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn space_is_what_isspace_says() {
+        assert_eq!(trim_space(b" \t\n\x0b\x0c\r42\r\x0c\x0b\n\t "), b"42");
+        assert_eq!(trim_space(b"\x0b"), b"");
+        assert_eq!(trim_space(b""), b"");
+        assert_eq!(trim_space(b"\xa042\x85"), b"\xa042\x85");
+        assert_eq!(trim_space(b"\x1c42"), b"\x1c42");
     }
 
     #[test]

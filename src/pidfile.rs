@@ -44,7 +44,7 @@ pub enum Invalid {
     BadLine(usize),
 }
 
-/// One pid per line; blank lines and surrounding whitespace (CRLF too) are
+/// One pid per line; blank lines and surrounding isspace(3) bytes (CRLF too) are
 /// ignored; anything else, or more than MAX_SIZE bytes, is invalid.
 pub fn parse(bytes: &[u8], pid_max: u32) -> Result<PidList, Invalid> {
     if bytes.len() > MAX_SIZE {
@@ -52,7 +52,7 @@ pub fn parse(bytes: &[u8], pid_max: u32) -> Result<PidList, Invalid> {
     }
     let mut pids = PidList::new();
     for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let token = line.trim_ascii();
+        let token = pid::trim_space(line);
         if token.is_empty() {
             continue;
         }
@@ -68,25 +68,67 @@ struct Opened {
 }
 
 pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
-    let dir = sys::dirname(path.to_bytes());
-    let mut waiter = None;
-    let opened = loop {
-        if let Some(o) = open(path, opts.consume)? {
-            break o;
-        }
-        match opts.wait {
-            Wait::ForFile(t) if waiter.get_or_insert_with(|| Waiter::new(t, dir)).pause() => {
-                continue;
-            }
-            _ => return Ok(Content::Missing),
-        }
+    let mut buf = [0u8; MAX_SIZE + 1];
+    let (timeout, for_file) = match opts.wait {
+        Wait::No => return look(path, opts.consume, &mut buf).map(|n| content(&buf, n)),
+        Wait::ForCompletion(t) => (t, false),
+        Wait::ForFile(t) => (t, true),
     };
-    let content =
-        check(path, &opened).and_then(|()| read_open(path, &opened.fd, opts, dir, &mut waiter));
+    // Subscribed before the first look, as s6 does: a change between that
+    // look and the watch is not missed.
+    let mut waiter = Waiter::new(timeout, sys::dirname(path.to_bytes()));
+    // Each look opens the path afresh: a pidfile replaced by rename is
+    // another inode. It is consumed only once complete (or out of time),
+    // so that a writer never loses the name it writes to.
+    loop {
+        match look(path, false, &mut buf) {
+            Ok(None) if for_file && waiter.pause() => continue,
+            Ok(None) => return Ok(Content::Missing),
+            Ok(Some(len)) if !is_complete(&buf[..len]) && waiter.pause() => continue,
+            Ok(Some(len)) if !opts.consume => return Ok(content(&buf, Some(len))),
+            Ok(Some(_)) => break,
+            // Consuming, the last look says it again, and removes a
+            // refused regular file.
+            Err(_) if opts.consume => break,
+            Err(f) => return Err(f),
+        }
+    }
+    look(path, true, &mut buf).map(|n| content(&buf, n))
+}
+
+/// A file is complete when it ends in a newline (haproxy creates and
+/// truncates its pidfile well before it writes `PID\n` into it).
+fn is_complete(bytes: &[u8]) -> bool {
+    bytes.len() > MAX_SIZE || bytes.ends_with(b"\n")
+}
+
+/// One look: opens (consuming if asked), checks and reads the file into
+/// `buf`; the length read, or None when it is missing.
+fn look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Option<usize>, Failure> {
+    let Some(opened) = open(path, consume)? else {
+        return Ok(None);
+    };
+    let len = check(path, &opened).and_then(|()| {
+        sys::pread_full(&opened.fd, buf).map_err(|e| Failure::sys("read", path.to_bytes(), e))
+    });
     if let Some(private) = &opened.private {
         sys::unlink(private).map_err(|e| Failure::sys("remove", private.to_bytes(), e))?;
     }
-    content
+    len.map(Some)
+}
+
+fn content(buf: &[u8], len: Option<usize>) -> Content {
+    let Some(len) = len else {
+        return Content::Missing;
+    };
+    let bytes = &buf[..len];
+    if pid::trim_space(bytes).is_empty() {
+        return Content::Empty;
+    }
+    match parse(bytes, pid::pid_max()) {
+        Ok(pids) => Content::Pids(pids),
+        Err(invalid) => Content::Invalid(invalid),
+    }
 }
 
 /// Opens `path` (renamed first to a private name when consuming, so that
@@ -205,42 +247,6 @@ fn kind(st: &libc::stat) -> &'static [u8] {
     }
 }
 
-/// A file is complete when it ends in a newline (haproxy creates and
-/// truncates its pidfile well before it writes `PID\n` into it).
-fn read_open(
-    path: &CStr,
-    fd: &OwnedFd,
-    opts: &Options,
-    dir: &[u8],
-    waiter: &mut Option<Waiter>,
-) -> Result<Content, Failure> {
-    let mut buf = [0u8; MAX_SIZE + 1];
-    let len = loop {
-        let len =
-            sys::pread_full(fd, &mut buf).map_err(|e| Failure::sys("read", path.to_bytes(), e))?;
-        let complete = len > MAX_SIZE || buf[..len].ends_with(b"\n");
-        let timeout = match opts.wait {
-            Wait::No => break len,
-            Wait::ForCompletion(t) | Wait::ForFile(t) => t,
-        };
-        if complete
-            || !waiter
-                .get_or_insert_with(|| Waiter::new(timeout, dir))
-                .pause()
-        {
-            break len;
-        }
-    };
-    let bytes = &buf[..len];
-    if bytes.trim_ascii().is_empty() {
-        return Ok(Content::Empty);
-    }
-    Ok(match parse(bytes, pid::pid_max()) {
-        Ok(pids) => Content::Pids(pids),
-        Err(invalid) => Content::Invalid(invalid),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +263,7 @@ mod tests {
         assert_eq!(pids(b"10\n20\n30\n"), Ok(vec![10, 20, 30]));
         assert_eq!(pids(b"\n\n  10 \r\n\t20\t\n\n"), Ok(vec![10, 20]));
         assert_eq!(pids(b"10\r\n20\r\n"), Ok(vec![10, 20]));
+        assert_eq!(pids(b"\x0b10\x0c\n\x0b\n"), Ok(vec![10]));
         assert_eq!(pids(b"10\n20\n10\n"), Ok(vec![10, 20]));
         assert_eq!(pids(b""), Ok(vec![]));
         assert_eq!(pids(b"\n \n"), Ok(vec![]));

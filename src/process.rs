@@ -1,5 +1,11 @@
 //! Is a pid a live process, and is it the program we expect? Both asked
 //! of the kernel just before the pid is handed on, so a reused pid is not.
+//!
+//! A pid is handed on only if it names a process: a thread-group leader.
+//! `/proc/TID` exists for every thread (though `ls /proc` hides it) and
+//! kill(2) on a thread id signals the whole process, so a thread that a
+//! bystander named `haproxy` would otherwise pass for one, and haproxy's
+//! SIGUSR1 would kill the bystander.
 
 use crate::pid;
 use crate::sys;
@@ -10,11 +16,6 @@ use nix::unistd::Pid;
 /// The kernel keeps the first 15 bytes of a process's name in comm.
 pub const COMM_LEN: usize = 15;
 
-/// `kill(pid, 0)`: ESRCH is dead; EPERM means someone else's live process.
-pub fn is_alive(pid: u32) -> bool {
-    !matches!(kill(Pid::from_raw(pid as i32), None), Err(Errno::ESRCH))
-}
-
 /// What comm would hold for a program of this name.
 pub fn comm_of(name: &[u8]) -> &[u8] {
     &name[..name.len().min(COMM_LEN)]
@@ -24,35 +25,38 @@ pub fn comm_of(name: &[u8]) -> &[u8] {
 pub enum Verdict {
     Keep,
     NoSuchProcess,
+    /// A thread of process `tgid`, not a process.
+    Thread {
+        tgid: u32,
+    },
     /// Exited, not yet reaped: kill(2) still finds it, but it will never
     /// act on a signal, nor hand over its sockets.
     Zombie,
     OtherName,
     /// /proc is not mounted: the name cannot be known.
     NameUnknown,
-    /// /proc/PID/comm could not be read for another reason.
+    /// /proc/PID/stat could not be read for another reason.
     NameUnreadable(Errno),
 }
 
-/// Checks `pid`: alive if asked, then named `name` (compared as comm is)
-/// and not a zombie. A name is checked after liveness so that a dead pid
-/// says so.
+/// Checks `pid` when asked (`alive` or a `name`): a live process, not a
+/// thread; then, with a name, named `name` (compared as comm is) and not
+/// a zombie. The name is checked last so that a dead pid says so.
 pub fn vet(pid: u32, alive: bool, name: Option<&[u8]>) -> Verdict {
-    if alive && !is_alive(pid) {
-        return Verdict::NoSuchProcess;
+    if !alive && name.is_none() {
+        return Verdict::Keep;
+    }
+    match leader(pid) {
+        Leader::Yes => {}
+        Leader::Gone => return Verdict::NoSuchProcess,
+        Leader::No { tgid } => return Verdict::Thread { tgid },
     }
     let Some(name) = name else {
         return Verdict::Keep;
     };
-    let mut path = b"/proc/".to_vec();
-    pid::push_decimal(&mut path, pid);
-    path.extend_from_slice(b"/stat\0");
-    let Ok(path) = std::ffi::CStr::from_bytes_with_nul(&path) else {
-        return Verdict::NameUnreadable(Errno::EINVAL);
-    };
     // `PID (COMM) STATE ...`: comm is at most 15 bytes, so 64 hold it all.
     let mut buf = [0u8; 64];
-    match sys::read_file(path, &mut buf) {
+    match sys::read_file(&proc_path(pid, b"stat"), &mut buf) {
         Ok(stat) => match parse_stat(stat) {
             Some((_, b'Z')) => Verdict::Zombie,
             Some((comm, _)) if comm == comm_of(name) => Verdict::Keep,
@@ -63,6 +67,69 @@ pub fn vet(pid: u32, alive: bool, name: Option<&[u8]>) -> Verdict {
         Err(Errno::ENOENT | Errno::ESRCH) => Verdict::NoSuchProcess,
         Err(e) => Verdict::NameUnreadable(e),
     }
+}
+
+enum Leader {
+    Yes,
+    Gone,
+    No { tgid: u32 },
+}
+
+/// pidfd_open(2) answers in one call, without /proc: ESRCH for no such
+/// pid, EINVAL for a thread that is not its group's leader (Linux 5.3+).
+/// Where it is missing or filtered, /proc/PID/status's Tgid decides; with
+/// neither, kill(2) can only say that the id is in use.
+fn leader(pid: u32) -> Leader {
+    // SAFETY: pidfd_open takes a pid and flags; the fd it returns is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd >= 0 {
+        // SAFETY: closing the descriptor just opened.
+        unsafe { libc::close(fd as libc::c_int) };
+        return Leader::Yes;
+    }
+    match Errno::last() {
+        Errno::ESRCH => return Leader::Gone,
+        Errno::EINVAL => {
+            return match tgid(pid) {
+                Some(tgid) if tgid != pid => Leader::No { tgid },
+                // Not a leader, yet no other group: gone meanwhile.
+                _ => Leader::Gone,
+            };
+        }
+        _ => {}
+    }
+    if matches!(kill(Pid::from_raw(pid as i32), None), Err(Errno::ESRCH)) {
+        return Leader::Gone;
+    }
+    match tgid(pid) {
+        Some(tgid) if tgid != pid => Leader::No { tgid },
+        _ => Leader::Yes,
+    }
+}
+
+/// The `Tgid:` line of /proc/PID/status, if it can be read.
+fn tgid(pid: u32) -> Option<u32> {
+    // Tgid is the fourth line, after Name (at most 64 bytes escaped),
+    // Umask and State: 256 bytes hold it.
+    let mut buf = [0u8; 256];
+    let status = sys::read_file(&proc_path(pid, b"status"), &mut buf).ok()?;
+    parse_tgid(status)
+}
+
+fn parse_tgid(status: &[u8]) -> Option<u32> {
+    let line = status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Tgid:"))?;
+    pid::parse(pid::trim_space(line), u32::MAX)
+}
+
+fn proc_path(pid: u32, file: &[u8]) -> std::ffi::CString {
+    let mut path = b"/proc/".to_vec();
+    pid::push_decimal(&mut path, pid);
+    path.push(b'/');
+    path.extend_from_slice(file);
+    // SAFETY: digits and a fixed name hold no NUL.
+    unsafe { std::ffi::CString::from_vec_unchecked(path) }
 }
 
 /// Name and state from /proc/PID/stat. The name may hold spaces and
@@ -82,17 +149,56 @@ pub fn proc_is_mounted() -> bool {
 mod tests {
     use super::*;
 
+    fn own_comm() -> Vec<u8> {
+        let mut comm = [0u8; 64];
+        sys::read_file(c"/proc/thread-self/comm", &mut comm)
+            .unwrap()
+            .trim_ascii_end()
+            .to_vec()
+    }
+
     #[test]
     fn self_is_alive_and_named() {
         let me = std::process::id();
-        assert!(is_alive(me));
         let mut comm = [0u8; 64];
         let c = sys::read_file(c"/proc/self/comm", &mut comm)
             .unwrap()
             .trim_ascii_end()
             .to_vec();
+        assert_eq!(vet(me, true, None), Verdict::Keep);
         assert_eq!(vet(me, true, Some(&c)), Verdict::Keep);
         assert_eq!(vet(me, true, Some(b"surely-not-this")), Verdict::OtherName);
+        assert_eq!(vet(me, false, None), Verdict::Keep);
+    }
+
+    #[test]
+    fn a_thread_is_not_a_process() {
+        let me = std::process::id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            // SAFETY: gettid cannot fail.
+            let tid = unsafe { libc::gettid() } as u32;
+            tx.send((tid, own_comm())).unwrap();
+            let _ = done_rx.recv();
+        });
+        let (tid, comm) = rx.recv().unwrap();
+        assert_ne!(tid, me);
+        assert_eq!(vet(tid, true, None), Verdict::Thread { tgid: me });
+        assert_eq!(vet(tid, false, Some(&comm)), Verdict::Thread { tgid: me });
+        assert_eq!(vet(tid, true, Some(&comm)), Verdict::Thread { tgid: me });
+        assert_eq!(tgid(tid), Some(me));
+        assert_eq!(tgid(me), Some(me));
+        drop(done_tx);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn tgid_from_status() {
+        let status = b"Name:\thaproxy\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\nPid:\t4243\n";
+        assert_eq!(parse_tgid(status), Some(4242));
+        assert_eq!(parse_tgid(b"Name:\tx\nTgid:\tx\n"), None);
+        assert_eq!(parse_tgid(b"Name:\tTgid:\t7\n"), None);
     }
 
     #[test]

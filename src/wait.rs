@@ -13,7 +13,8 @@ const TICK_WATCHED: Duration = Duration::from_millis(50);
 const TICK_POLLED: Duration = Duration::from_millis(5);
 
 pub struct Waiter {
-    deadline: Instant,
+    /// None: further than the clock can count (`-w` takes any u64), never.
+    deadline: Option<Instant>,
     inotify: Option<OwnedFd>,
 }
 
@@ -21,7 +22,7 @@ impl Waiter {
     /// Starts the clock now; watches `dir` for entries created, renamed
     /// in, written or closed.
     pub fn new(timeout: Duration, dir: &[u8]) -> Self {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         Waiter {
             deadline,
             inotify: watch(dir),
@@ -32,11 +33,13 @@ impl Waiter {
     /// comes. Returns false, without sleeping, once the deadline has passed:
     /// the caller then takes what is there.
     pub fn pause(&mut self) -> bool {
-        let now = Instant::now();
-        if now >= self.deadline {
-            return false;
-        }
-        let left = self.deadline - now;
+        let left = match self.deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return false,
+            },
+            None => Duration::MAX,
+        };
         match &self.inotify {
             Some(fd) => {
                 let ms = left.min(TICK_WATCHED).as_micros().div_ceil(1000).max(1);

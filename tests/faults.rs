@@ -2,7 +2,8 @@
 //! under steady load with real haproxy. After each: one supervised haproxy
 //! serving within a bounded time, no orphan, no unrelated process
 //! signalled. Each test prints the requests its fault cost (`cargo test
-//! --test faults -- --nocapture`).
+//! --test faults -- --nocapture`) and asserts none where README promises
+//! none; the rest are downtime the fault itself causes, measured.
 
 mod common;
 use common::haproxy::{Install, Load};
@@ -29,7 +30,24 @@ fn kill(pid: u32) {
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
 }
 
-fn settle_and_report(fault: &str, inst: &Install, svc: &Service, load: Load, version: &str) {
+/// What a fault may cost in requests: README's table says which is which.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Promised: not one request.
+    Nothing,
+    /// Downtime the fault causes by nature (a killed haproxy): measured,
+    /// printed, not asserted.
+    Measured,
+}
+
+fn settle_and_report(
+    fault: &str,
+    lost: Lost,
+    inst: &Install,
+    svc: &Service,
+    load: Load,
+    version: &str,
+) {
     inst.wait_settled(svc, version);
     let stats = load.finish();
     eprintln!(
@@ -37,6 +55,10 @@ fn settle_and_report(fault: &str, inst: &Install, svc: &Service, load: Load, ver
         stats.failed,
         stats.ok + stats.failed
     );
+    assert!(stats.ok > 0, "{fault}: no request served at all");
+    if lost == Lost::Nothing {
+        assert_eq!(stats.failed, 0, "{fault}: requests lost");
+    }
     svc.command('d');
     svc.wait_down();
     wait_for("every haproxy of this configuration to exit", || {
@@ -50,7 +72,14 @@ fn supervised_haproxy_killed() {
     let (inst, svc, pid) = started(&mut procs);
     let load = Load::start(inst.port, 2, LOAD_LIMIT);
     kill(pid);
-    settle_and_report("SIGKILL of the supervised haproxy", &inst, &svc, load, "v0");
+    settle_and_report(
+        "SIGKILL of the supervised haproxy",
+        Lost::Measured,
+        &inst,
+        &svc,
+        load,
+        "v0",
+    );
 }
 
 #[test]
@@ -62,7 +91,14 @@ fn daemonized_copy_killed_during_the_handoff() {
     assert_eq!(inst.reload().code(), 0);
     let copy = inst.daemonized_copy();
     kill(copy);
-    settle_and_report("SIGKILL of the daemonized copy", &inst, &svc, load, "v1");
+    settle_and_report(
+        "SIGKILL of the daemonized copy",
+        Lost::Measured,
+        &inst,
+        &svc,
+        load,
+        "v1",
+    );
 }
 
 #[test]
@@ -96,6 +132,7 @@ fn reload_killed_midway() {
         });
         settle_and_report(
             &format!("SIGKILL of the reload after {delay_ms} ms (ended on {version})"),
+            Lost::Nothing,
             &inst,
             &svc,
             load,
@@ -131,6 +168,7 @@ fn supervisor_killed_then_restarted() {
         assert_ne!(new, pid, "{kind:?}");
         settle_and_report(
             &format!("SIGKILL of the {kind:?} supervisor, a reload, the supervisor restarted"),
+            Lost::Nothing,
             &inst,
             &svc,
             load,
@@ -160,6 +198,7 @@ fn handoff_pidfile_left_empty_incomplete_or_dead() {
         kill(pid);
         settle_and_report(
             &format!("handoff pidfile {what}, then SIGKILL of haproxy"),
+            Lost::Measured,
             &inst,
             &svc,
             load,
@@ -209,6 +248,7 @@ fn configuration_broken_between_the_check_and_the_restart() {
     inst.set_version("v2");
     settle_and_report(
         "configuration broken between check and restart",
+        Lost::Nothing,
         &inst,
         &svc,
         load,
@@ -218,10 +258,10 @@ fn configuration_broken_between_the_check_and_the_restart() {
 
 #[test]
 fn disk_full_where_the_pidfile_goes() {
-    if !is_root() {
-        eprintln!("skipped: needs root to mount a tmpfs");
-        return;
-    }
+    assert!(
+        is_root(),
+        "needs root to mount a tmpfs: run the suite as root (CI does)"
+    );
     let mut procs = Procs::new();
     let inst = Install::new(Kind::Runit, "v0");
     std::fs::create_dir_all(&inst.rundir).unwrap();
@@ -255,6 +295,7 @@ fn disk_full_where_the_pidfile_goes() {
     assert_eq!(inst.reload().code(), 0);
     settle_and_report(
         "disk full where the pidfile goes, reload refused, then retried",
+        Lost::Nothing,
         &inst,
         &svc,
         load,

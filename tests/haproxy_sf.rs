@@ -388,3 +388,120 @@ fn exit_codes() {
     assert_eq!(sf(&[], &["false"]).code(), 1);
     assert!(sf(&[], &["--help"]).out().starts_with("usage: haproxy-sf"));
 }
+
+#[test]
+fn a_thread_id_is_not_a_process() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let prog = stand_in(d.path(), "fakeproxy");
+    let me = std::process::id();
+    for name in ["fakeproxy", "haproxy"] {
+        let thread = NamedThread::start(name);
+        let tid = thread.tid.to_string();
+        let why = format!("dropping pid {tid}: it is a thread of process {me}, not a process");
+        // Chained, alone, and as a reload (-r) would run it.
+        let (o, want) = if name == "haproxy" {
+            (sf(&[("SV_PID", tid.clone())], &[]), vec![""])
+        } else {
+            (
+                sf(&[("PIDFILE_PID", tid.clone())], &[&prog]),
+                vec!["env:unset:unset:unset"],
+            )
+        };
+        assert_eq!(o.code(), 0, "{name}: {o:?}");
+        assert_eq!(lines(&o), want, "{name}: {o:?}");
+        assert!(o.stderr.contains(&why), "{name}: {o:?}");
+        let o = sf(&[("SV_PID", tid.clone())], &["-r", &prog]);
+        assert_eq!(o.code(), 1, "{o:?}");
+    }
+    // Beside the real process of that name, only the process is taken over.
+    let thread = NamedThread::start("fakeproxy");
+    let live = start_named(&mut procs, d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", format!("{} {live}", thread.tid))], &[&prog]);
+    assert_eq!(
+        lines(&o),
+        ["-sf", &live.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+}
+
+#[test]
+fn every_copy_of_a_variable_is_read_and_removed() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let a = start_named(&mut procs, d.path(), "fakeproxy");
+    let sub = d.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let b = start_named(&mut procs, &sub, "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let env = |pairs: &[String]| -> Vec<Vec<u8>> {
+        pairs
+            .iter()
+            .map(|p| p.clone().into_bytes())
+            .chain([b"PATH=/usr/bin:/bin".to_vec()])
+            .collect()
+    };
+    for (pairs, want, warns) in [
+        (
+            vec![format!("SV_PID={a}"), format!("SV_PID={b}")],
+            vec![a, b],
+            false,
+        ),
+        (
+            vec![
+                format!("PIDFILE_PID={b}"),
+                format!("SV_PID={a}"),
+                format!("PIDFILE_PID={a}"),
+            ],
+            vec![a, b],
+            false,
+        ),
+        (
+            vec!["SV_PID=junk".into(), format!("SV_PID={b}")],
+            vec![b],
+            true,
+        ),
+    ] {
+        let envp = env(&pairs);
+        let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+        let o = run_with_envp(&[HAPROXY_SF.as_bytes(), prog.as_bytes()], &envp);
+        let mut expect = vec!["-sf".to_owned()];
+        expect.extend(want.iter().map(u32::to_string));
+        expect.push("env:unset:unset:unset".into());
+        assert_eq!(o.code(), 0, "{pairs:?}: {o:?}");
+        assert_eq!(lines(&o), expect, "{pairs:?}: {o:?}");
+        assert_eq!(o.stderr.contains("ignoring SV_PID"), warns, "{o:?}");
+    }
+}
+
+#[test]
+fn empty_operands_are_usage_errors() {
+    for args in [&["-x", ""][..], &[""], &["-x", "/s", ""], &["-r", ""]] {
+        let o = sf(&[("SV_PID", std::process::id().to_string())], args);
+        assert_eq!(o.code(), 100, "{args:?}: {o:?}");
+        assert!(o.stderr.starts_with("haproxy-sf: warning: empty "), "{o:?}");
+    }
+}
+
+#[test]
+fn every_diagnostic_is_one_line() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let plain = d.path().join("not\na socket\x1b]0;x\x07");
+    write_file(&plain, b"", 0o644);
+    let o = sf(
+        &[("SV_PID", old.to_string())],
+        &["-x", plain.to_str().unwrap(), &prog],
+    );
+    assert_eq!(o.code(), 0, "{o:?}");
+    assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("not\\x0aa socket\\x1b]0;x\\x07: not a unix socket"),
+        "{o:?}"
+    );
+    let o = sf(&[("SV_PID", "12\n13".into())], &["-n", "SV_PID", &prog]);
+    assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+}

@@ -1,7 +1,9 @@
 //! A chainloader hands the process on untouched: the program at the end
 //! of the chain sees the same ignored signals, signal mask and open
-//! descriptors as the caller had (SPEC.md, conventions), with SIGPIPE
-//! default and with it ignored, and with fd 0 closed.
+//! descriptors as the caller had, with SIGPIPE default and with it
+//! ignored, and with fd 0 closed. std's runtime would set SIGPIPE to
+//! ignored before main, and Command::exec resets signals: a run script
+//! would then start haproxy with a different process than it was given.
 
 mod common;
 use common::*;

@@ -154,10 +154,10 @@ fn hostile_files_are_refused_without_hanging() {
 
 #[test]
 fn file_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: needs root to chown");
-        return;
-    }
+    assert!(
+        is_root(),
+        "needs root to chown: run the suite as root (CI does)"
+    );
     let d = tempdir();
     let f = pidfile(&d, b"4242\n");
     std::os::unix::fs::chown(&f, Some(65534), None).unwrap();
@@ -251,6 +251,11 @@ fn w_waits_for_a_file_created_empty_and_written_later() {
     write_file(&f, b"", 0o644);
     for consume in [false, true] {
         write_file(&f, b"", 0o644);
+        // haproxy's order: file created and truncated, pid written later,
+        // through the descriptor it already holds (the name may be gone).
+        // Opened before pidfile-read starts, so that -d cannot have taken
+        // the name first.
+        let mut held = writing(|| std::fs::OpenOptions::new().write(true).open(&f).unwrap());
         let mut procs = Procs::new();
         let mut args = vec!["-w", "15000"];
         if consume {
@@ -263,10 +268,7 @@ fn w_waits_for_a_file_created_empty_and_written_later() {
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped()),
         );
-        // haproxy's order: file created and truncated, pid written later,
-        // through the descriptor it already holds (the name may be gone).
-        let mut held = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        wait_watching(child.id());
         assert!(
             child.try_wait().unwrap().is_none(),
             "gave up on an empty file"
@@ -437,4 +439,239 @@ fn argv_is_passed_byte_for_byte() {
         .to_vec();
     want.extend(odd.iter().map(|a| a.to_vec()));
     assert_eq!(got, want);
+}
+
+/// Lines of `tr '\0' '\n' < /proc/$$/environ` that set `name`.
+fn copies_of(o: &Output, name: &str) -> Vec<String> {
+    let prefix = format!("{name}=");
+    o.out()
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+const SHOW_ENVIRON: &[&[u8]] = &[b"/bin/sh", b"-c", b"tr '\\0' '\\n' < /proc/$$/environ"];
+
+#[test]
+fn a_thread_id_is_not_a_process() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let thread = NamedThread::start("pidchain-thr");
+    let live = start_named(&mut procs, d.path(), "pidchain-thr");
+    let me = std::process::id();
+    let f = pidfile(&d, format!("{}\n", thread.tid).as_bytes());
+    let why = format!(
+        "dropping pid {}: it is a thread of process {me}, not a process",
+        thread.tid
+    );
+    for args in [
+        &["-a"][..],
+        &["-c", "pidchain-thr"],
+        &["-a", "-c", "pidchain-thr"],
+    ] {
+        let o = read(&[args, &[&f]].concat());
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{args:?}: {o:?}");
+        assert!(o.stderr.contains(&why), "{args:?}: {o:?}");
+        let o = read(&[args, &["-o", &f]].concat());
+        assert_eq!((o.code(), o.out().as_str()), (0, ""), "{args:?}: {o:?}");
+    }
+    // Beside a real process of that name, only the process is kept.
+    let f = pidfile(&d, format!("{}\n{live}\n{me}\n", thread.tid).as_bytes());
+    let o = read(&["-c", "pidchain-thr", &f]);
+    assert_eq!((o.code(), o.out()), (0, format!("{live}\n")), "{o:?}");
+    // Without -a or -c nothing is checked: a plain pid scraper.
+    let o = read(&[&f]);
+    assert_eq!(o.out(), format!("{} {live} {me}\n", thread.tid), "{o:?}");
+}
+
+/// Waits until `pid` holds an inotify descriptor: it has subscribed.
+fn wait_watching(pid: u32) {
+    wait_for("pidfile-read to watch the directory", || {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.filter_map(Result::ok).any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|l| l.as_os_str().as_bytes() == b"anon_inode:inotify")
+            })
+        })
+    });
+}
+
+#[test]
+fn w_follows_a_pidfile_replaced_by_rename() {
+    for (consume, first) in [
+        (false, &b""[..]),
+        (true, b""),
+        (false, b"77"),
+        (true, b"77"),
+    ] {
+        let d = tempdir();
+        let f = d.path().join("x.pid");
+        write_file(&f, first, 0o644);
+        let mut procs = Procs::new();
+        let mut args = vec!["-w", "15000"];
+        if consume {
+            args.push("-d");
+        }
+        let child = procs.spawn(
+            cmd(PIDFILE_READ)
+                .args(&args)
+                .arg(&f)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        wait_watching(child.id());
+        // How many daemons and tools write a pidfile: elsewhere, then renamed.
+        let tmp = d.path().join("x.pid.tmp");
+        write_file(&tmp, b"5555\n", 0o644);
+        std::fs::rename(&tmp, &f).unwrap();
+        let o = wait_output(child);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "5555\n"),
+            "{consume} {first:?}: {o:?}"
+        );
+        assert_eq!(f.exists(), !consume, "{consume} {first:?}");
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(left.len(), usize::from(!consume), "{left:?}");
+    }
+}
+
+#[test]
+fn setting_or_removing_the_variable_leaves_no_other_copy() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    let missing = format!("{f}.missing");
+    let pr = PIDFILE_READ.as_bytes();
+    for (args, var, want) in [
+        (
+            &[f.as_bytes()][..],
+            "PIDFILE_PID",
+            &["PIDFILE_PID=4242"][..],
+        ),
+        (&[b"-n", b"OTHER", f.as_bytes()], "OTHER", &["OTHER=4242"]),
+        (&[b"-o", missing.as_bytes()], "PIDFILE_PID", &[]),
+        (&[b"-o", b"-n", b"OTHER", missing.as_bytes()], "OTHER", &[]),
+    ] {
+        let argv = [&[pr][..], args, SHOW_ENVIRON].concat();
+        let envp: Vec<Vec<u8>> = ["999", "998", "997"]
+            .iter()
+            .map(|v| format!("{var}={v}").into_bytes())
+            .chain([b"PATH=/usr/bin:/bin".to_vec()])
+            .collect();
+        let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+        let o = run_with_envp(&argv, &envp);
+        assert_eq!(o.code(), 0, "{o:?}");
+        assert_eq!(copies_of(&o, var), want, "{args:?}: {o:?}");
+    }
+}
+
+#[test]
+fn empty_operands_are_usage_errors() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    // Run from a directory holding a pidfile named like nothing at all.
+    for args in [
+        &[""][..],
+        &["-d", ""],
+        &["-c", "", &f],
+        &["-d", &f, ""],
+        &["-o", "-d", &f, "", "x"],
+    ] {
+        let o = run(cmd(PIDFILE_READ).args(args).current_dir(d.path()));
+        assert_eq!(o.code(), 100, "{args:?}: {o:?}");
+        assert!(
+            o.stderr.starts_with("pidfile-read: warning: empty "),
+            "{o:?}"
+        );
+        assert!(std::path::Path::new(&f).exists(), "{args:?}: consumed");
+    }
+}
+
+#[test]
+fn whitespace_around_a_pid_is_what_isspace_says() {
+    let d = tempdir();
+    for content in [
+        &b"\x0b4242\x0b\n"[..],
+        b"\x0c4242\x0c\n",
+        b" \t4242\r\n",
+        b"\x0b\n4242\n\x0c\n",
+    ] {
+        let f = pidfile(&d, content);
+        let o = read(&[&f]);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "4242\n"),
+            "{content:?}: {o:?}"
+        );
+    }
+    for content in [&b"\x1c4242\n"[..], b"\xa04242\n", b"42\x0b42\n"] {
+        let f = pidfile(&d, content);
+        let o = read(&[&f]);
+        assert_eq!(o.code(), 1, "{content:?}: {o:?}");
+    }
+    let f = pidfile(&d, b"\x0b\x0c\n");
+    let o = read(&[&f]);
+    assert!(o.stderr.contains("the file is empty"), "{o:?}");
+}
+
+#[test]
+fn every_diagnostic_is_one_line() {
+    let d = tempdir();
+    let dir = d.path().join("evil\ndir\x1b[2J");
+    std::fs::create_dir(&dir).unwrap();
+    let bad = dir.join("x\n.pid");
+    write_file(&bad, b"4242\n", 0o666);
+    let bad = bad.to_str().unwrap();
+    let missing = dir.join("gone\r.pid");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        &[bad][..],
+        &[missing],
+        &["-W", "10", missing],
+        &["-c", "x\ny", bad],
+    ] {
+        let o = read(args);
+        assert_ne!(o.code(), 0, "{args:?}: {o:?}");
+        assert_eq!(o.stderr.lines().count(), 1, "{args:?}: {o:?}");
+        assert!(
+            !o.stderr.contains('\x1b') && !o.stderr.contains('\r'),
+            "{o:?}"
+        );
+        assert!(o.stderr.contains("evil\\x0adir\\x1b[2J"), "{o:?}");
+    }
+}
+
+#[test]
+fn w_takes_any_millisecond_count_that_fits_64_bits() {
+    let d = tempdir();
+    let f = pidfile(&d, b"4242\n");
+    for ms in ["0", "4294967296", "18446744073709551615"] {
+        for opt in ["-w", "-W"] {
+            let o = read(&[opt, ms, &f]);
+            assert_eq!(
+                (o.code(), o.out().as_str()),
+                (0, "4242\n"),
+                "{opt} {ms}: {o:?}"
+            );
+        }
+    }
+    for ms in ["18446744073709551616", "-1", "1e3", "010", ""] {
+        let o = read(&["-w", ms, &f]);
+        assert_eq!(o.code(), 100, "{ms}: {o:?}");
+    }
+    // A deadline past what the clock counts is no deadline: still waiting.
+    let mut procs = Procs::new();
+    let e = pidfile(&d, b"");
+    let mut child = procs.spawn(
+        cmd(PIDFILE_READ)
+            .args(["-w", "18446744073709551615", &e])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    wait_watching(child.id());
+    assert!(child.try_wait().unwrap().is_none(), "gave up at once");
+    write_file(std::path::Path::new(&e), b"4343\n", 0o644);
+    let o = wait_output(child);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4343\n"), "{o:?}");
 }

@@ -30,7 +30,7 @@ fn config(cases: u32) -> Config {
 fn pidfile_bytes() -> impl Strategy<Value = Vec<u8>> {
     let byte = prop_oneof![
         6 => proptest::sample::select(b"0123456789".to_vec()),
-        2 => proptest::sample::select(b"\n \r\t".to_vec()),
+        2 => proptest::sample::select(b"\n \r\t\x0b\x0c".to_vec()),
         1 => proptest::sample::select(b"-+x\0\xff".to_vec()),
         1 => any::<u8>(),
     ];
@@ -38,10 +38,7 @@ fn pidfile_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn lines_of(input: &[u8]) -> Vec<&[u8]> {
-    input
-        .split(|&b| b == b'\n')
-        .map(<[u8]>::trim_ascii)
-        .collect()
+    input.split(|&b| b == b'\n').map(pid::trim_space).collect()
 }
 
 proptest! {

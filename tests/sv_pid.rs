@@ -5,6 +5,7 @@
 mod common;
 use common::supervisors::{ALL, Kind, Service, service_dir};
 use common::*;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 const RUN: &str = "#!/bin/sh\nexec sleep 1000\n";
@@ -332,4 +333,86 @@ fn exit_codes() {
         run(cmd(SV_PID).arg("-V")).out(),
         format!("sv-pid {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn an_empty_servicedir_is_a_usage_error_even_inside_a_service() {
+    let root = tempdir();
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::S6,
+        &service_dir(root.path(), "svc", RUN, None, false),
+    );
+    svc.wait_up();
+    // run, finish and control scripts run in the service directory: an
+    // unset SERVICE must not target it.
+    let o = run(cmd(SV_PID).arg(".").current_dir(&svc.dir));
+    assert_eq!(o.code(), 0, "{o:?}");
+    for args in [&[""][..], &["-o", ""], &["-w", "100", ""], &[".", ""]] {
+        let o = run(cmd(SV_PID).args(args).current_dir(&svc.dir));
+        assert_eq!((o.code(), o.out().as_str()), (100, ""), "{args:?}: {o:?}");
+        assert!(o.stderr.starts_with("sv-pid: warning: empty "), "{o:?}");
+    }
+}
+
+#[test]
+fn setting_or_removing_the_variable_leaves_no_other_copy() {
+    let root = tempdir();
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::Runit,
+        &service_dir(root.path(), "svc", RUN, None, false),
+    );
+    let pid = svc.wait_up();
+    let down = service_dir(root.path(), "down", RUN, None, false);
+    let show: &[&[u8]] = &[
+        b"/bin/sh",
+        b"-c",
+        b"tr '\\0' '\\n' < /proc/$$/environ | grep ^SV_PID= || true",
+    ];
+    for (args, want) in [
+        (
+            vec![svc.dir.as_os_str().as_bytes()],
+            format!("SV_PID={pid}\n"),
+        ),
+        (
+            vec![b"-o".as_slice(), down.as_os_str().as_bytes()],
+            String::new(),
+        ),
+    ] {
+        let argv = [&[SV_PID.as_bytes()][..], &args, show].concat();
+        let o = run_with_envp(&argv, &[b"SV_PID=2", b"SV_PID=3", b"PATH=/usr/bin:/bin"]);
+        assert_eq!((o.code(), o.out()), (0, want), "{o:?}");
+    }
+}
+
+#[test]
+fn every_diagnostic_is_one_line() {
+    let root = tempdir();
+    let dir = service_dir(root.path(), "evil\nsvc\x1b[2J", RUN, None, false);
+    for args in [&[][..], &["-w", "10"], &["-o"]] {
+        let o = run(cmd(SV_PID).args(args).arg(&dir));
+        assert_eq!(o.stderr.lines().count(), 1, "{args:?}: {o:?}");
+        assert!(o.stderr.contains("evil\\x0asvc\\x1b[2J"), "{o:?}");
+    }
+}
+
+#[test]
+fn w_takes_any_millisecond_count_that_fits_64_bits() {
+    let root = tempdir();
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::S6,
+        &service_dir(root.path(), "svc", RUN, None, false),
+    );
+    let pid = svc.wait_up();
+    for ms in ["0", "4294967296", "18446744073709551615"] {
+        let o = sv_pid(&["-w", ms], &svc.dir);
+        assert_eq!((o.code(), o.out()), (0, format!("{pid}\n")), "{ms}: {o:?}");
+    }
+    let o = sv_pid(&["-w", "18446744073709551616"], &svc.dir);
+    assert_eq!(o.code(), 100, "{o:?}");
 }

@@ -41,7 +41,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Flag(b't')) => stop = c"-st",
-            Ok(Opt::Value(b'x', s)) => socket = Some(s),
+            Ok(Opt::Value(b'x', s)) => socket = Some(chain::named(&PROG, "socket", s)),
             Ok(Opt::Value(c @ b'n', v)) => vars.push(chain::var_name(&PROG, c, v)),
             Ok(Opt::Flag(b'u')) => checked = false,
             Ok(Opt::Flag(b'r')) => required = true,
@@ -56,26 +56,30 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     }
     let prog_argv = argv.tail(opts.optind());
     let alone = prog_argv.len() <= 1;
-    let name = argv
-        .get(opts.optind())
+    let name = chain::program(&PROG, argv, opts.optind())
         .map_or(DEFAULT_NAME, |p| sys::basename(p.to_bytes()));
 
     let mut pids = PidList::new();
     let mut pid_max = None;
     for var in &vars {
-        let value = env::get(var);
+        // A variable present more than once: every copy is read.
+        for value in env::get_all(var) {
+            let value = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str());
+            match PidList::parse_var(value, *pid_max.get_or_insert_with(pid::pid_max)) {
+                Some(list) => list.as_slice().iter().for_each(|&p| pids.push(p)),
+                None => PROG.warn(&[b"ignoring ", var, b": not a list of pids: ", &escape(value)]),
+            }
+        }
         if !alone {
             env::remove(var);
         }
-        let Some(value) = value else { continue };
-        let value = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str());
-        match PidList::parse_var(value, *pid_max.get_or_insert_with(pid::pid_max)) {
-            Some(list) => list.as_slice().iter().for_each(|&p| pids.push(p)),
-            None => PROG.warn(&[b"ignoring ", var, b": not a list of pids: ", &escape(value)]),
-        }
     }
     // The program exec'd has our pid: it must never be told to stop itself.
-    let me = sys::getpid() as u32;
+    let me = if pids.is_empty() {
+        0
+    } else {
+        sys::getpid() as u32
+    };
     if pids.as_slice().contains(&me) {
         PROG.warn(&[b"dropping pid ", &pid::decimal(me), b": it is this process"]);
         pids.retain(|&p| p != me);

@@ -49,7 +49,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             }
             Ok(Opt::Value(c @ b'W', ms)) => read.wait = Wait::ForFile(chain::millis(&PROG, c, ms)),
             Ok(Opt::Flag(b'a')) => alive = true,
-            Ok(Opt::Value(_, n)) => name = Some(n.to_bytes()),
+            Ok(Opt::Value(_, n)) => name = Some(chain::named(&PROG, "name", n).to_bytes()),
             Ok(Opt::Help) => PROG.help(),
             Ok(Opt::Version) => PROG.version(),
             Ok(Opt::Flag(_)) => PROG.usage(),
@@ -59,7 +59,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let Some(file) = argv.get(opts.optind()) else {
         PROG.usage()
     };
+    let file = chain::named(&PROG, "file", file);
     let path = file.to_bytes();
+    chain::program(&PROG, argv, opts.optind() + 1);
     let tail = argv.tail(opts.optind() + 1);
 
     let no_pid = |why: &[&[u8]]| -> PidList {

@@ -48,7 +48,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let Some(dir) = argv.get(opts.optind()) else {
         PROG.usage()
     };
+    let dir = chain::named(&PROG, "servicedir", dir);
     let shown = dir.to_bytes();
+    chain::program(&PROG, argv, opts.optind() + 1);
     let tail = argv.tail(opts.optind() + 1);
     let pid_max = pid::pid_max();
 

@@ -32,7 +32,7 @@ mod tests {
     use super::*;
     use crate::supervise::Want;
 
-    /// `sleep` under supervise, from SUPERVISORS.md.
+    /// `sleep` under supervise, as its hexdump showed.
     const UP: [u8; 18] = [
         0x40, 0, 0, 0, 0x6b, 0x05, 0xae, 0x7c, 0x33, 0xf6, 0x44, 0xdc, 0x2e, 0x1d, 0, 0, 0x00, 0x75,
     ];

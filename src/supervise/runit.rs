@@ -38,7 +38,7 @@ mod tests {
     use super::*;
     use crate::supervise::Want;
 
-    /// `sleep` under runsv, from SUPERVISORS.md.
+    /// `sleep` under runsv, as its hexdump showed.
     const UP: [u8; 20] = [
         0x40, 0, 0, 0, 0x6b, 0x05, 0xa2, 0x30, 0x3a, 0xff, 0x6a, 0x9c, 0x41, 0x54, 0, 0, 0x00,
         0x75, 0x00, 0x01,

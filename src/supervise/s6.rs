@@ -57,7 +57,7 @@ pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
 mod tests {
     use super::*;
 
-    /// `sleep` under s6-supervise, from SUPERVISORS.md (stamps made up).
+    /// `sleep` under s6-supervise, as its hexdump showed (stamps made up).
     fn up() -> [u8; 35] {
         let mut b = [0u8; 35];
         b[0] = 0x40;

@@ -307,3 +307,124 @@ pub fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
     }
     v
 }
+
+/// Runs `argv` with exactly `envp`, duplicates and all (execve(2) allows a
+/// name twice; Command cannot say it), within DEADLINE. posix_spawn, not
+/// fork: this process has threads.
+pub fn run_with_envp(argv: &[&[u8]], envp: &[&[u8]]) -> Output {
+    use std::ffi::CString;
+    let d = tempdir();
+    let out = d.path().join("out");
+    let err = d.path().join("err");
+    let cstrings = |v: &[&[u8]]| -> Vec<CString> {
+        v.iter()
+            .map(|s| CString::new(*s).expect("no NUL"))
+            .collect()
+    };
+    let args = cstrings(argv);
+    let envs = cstrings(envp);
+    let mut arg_ptrs: Vec<*mut libc::c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    arg_ptrs.push(std::ptr::null_mut());
+    let mut env_ptrs: Vec<*mut libc::c_char> = envs.iter().map(|e| e.as_ptr().cast_mut()).collect();
+    env_ptrs.push(std::ptr::null_mut());
+    let out_c = CString::new(out.as_os_str().as_encoded_bytes()).unwrap();
+    let err_c = CString::new(err.as_os_str().as_encoded_bytes()).unwrap();
+    let mut pid: libc::pid_t = 0;
+    let _forking = FORKS_VS_WRITES.read().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: every pointer is to a live NUL-terminated string or array.
+    let rc = unsafe {
+        let mut fa: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut fa);
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+        libc::posix_spawn_file_actions_addopen(
+            &mut fa,
+            0,
+            c"/dev/null".as_ptr(),
+            libc::O_RDONLY,
+            0,
+        );
+        libc::posix_spawn_file_actions_addopen(&mut fa, 1, out_c.as_ptr(), flags, 0o600);
+        libc::posix_spawn_file_actions_addopen(&mut fa, 2, err_c.as_ptr(), flags, 0o600);
+        let rc = libc::posix_spawn(
+            &mut pid,
+            args[0].as_ptr(),
+            &fa,
+            std::ptr::null(),
+            arg_ptrs.as_ptr(),
+            env_ptrs.as_ptr(),
+        );
+        libc::posix_spawn_file_actions_destroy(&mut fa);
+        rc
+    };
+    drop(_forking);
+    assert_eq!(rc, 0, "posix_spawn {:?}", args[0]);
+    let deadline = Instant::now() + DEADLINE;
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for the child just spawned.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!("timed out after {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(status),
+        stdout: std::fs::read(&out).unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err).unwrap_or_default()).into_owned(),
+    }
+}
+
+/// A thread of this test process renamed `name` (prctl PR_SET_NAME), as
+/// a bystander could name one: its id is in /proc, and kill(2) on it
+/// would signal this whole process. Drop the guard to end the thread.
+pub struct NamedThread {
+    pub tid: u32,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NamedThread {
+    pub fn start(name: &str) -> Self {
+        let cname = std::ffi::CString::new(name).unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: prctl on this thread with a NUL-terminated name.
+            unsafe {
+                libc::prctl(libc::PR_SET_NAME, cname.as_ptr());
+            }
+            // SAFETY: cannot fail.
+            tid_tx.send(unsafe { libc::gettid() } as u32).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let comm = format!("/proc/{}/task/{tid}/comm", std::process::id());
+        assert_eq!(
+            std::fs::read_to_string(comm).unwrap().trim_end(),
+            &name[..name.len().min(15)]
+        );
+        NamedThread {
+            tid,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for NamedThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
