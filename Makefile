@@ -3,11 +3,12 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/pidchain
 CARGO ?= cargo
 HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 # make install STATIC=1 installs what make static built.
 BUILT = $(if $(STATIC),target/$(HOST)/release,target/release)
-PROGS = pidfile-read haproxy-sf sv-pid
+PROGS = pidfile-read haproxy-sf sv-pid haproxy-pid haproxy-reloads
 MAN1 = $(PROGS:%=man/%.1)
 MAN7 = man/pidchain.7
 
@@ -54,15 +55,21 @@ try:
 	target/release/examples/demo
 
 install:
-	test -x $(BUILT)/sv-pid || $(MAKE) $(if $(STATIC),static,all)
+	(for p in $(PROGS); do test -x $(BUILT)/$$p || exit 1; done) || $(MAKE) $(if $(STATIC),static,all)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	for p in $(PROGS); do install -m 755 $(BUILT)/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	# The recipes, scripts keeping their run bits.
+	install -d $(DESTDIR)$(DOCDIR)
+	cp -R examples $(DESTDIR)$(DOCDIR)/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANDIR)/man7/pidchain.7
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	$(CARGO) clean

@@ -3,6 +3,7 @@
 //! is ignored, never a panic (eprintln! would panic on EPIPE).
 
 use crate::getopt::Misuse;
+use crate::haproxy::socket::QueryError;
 use nix::errno::Errno;
 
 /// The pid is not available and the program was not told to go on without it.
@@ -142,6 +143,60 @@ impl Prog {
             EXIT_SYSTEM
         };
         std::process::exit(code)
+    }
+}
+
+impl Prog {
+    /// Ends the program on a failed question to an haproxy socket: 1 when
+    /// no haproxy answers (or the socket is not to be trusted), 111 when a
+    /// call failed.
+    pub fn socket_failed(&self, path: &[u8], e: &QueryError) -> ! {
+        use QueryError::*;
+        let uid;
+        let (code, parts): (i32, &[&[u8]]) = match e {
+            NotAnswering(Errno::ENOENT) => (
+                EXIT_NO_PID,
+                &[b"no haproxy answers on ", path, b": no such socket"],
+            ),
+            NotAnswering(e) => (
+                EXIT_NO_PID,
+                &[b"no haproxy answers on ", path, b": ", e.desc().as_bytes()],
+            ),
+            NotASocket => (
+                EXIT_NO_PID,
+                &[b"refusing ", path, b": it is not a unix socket"],
+            ),
+            Owner(u) => {
+                uid = crate::pid::decimal(*u);
+                (
+                    EXIT_NO_PID,
+                    &[
+                        b"refusing ",
+                        path,
+                        b": owned by uid ",
+                        &uid,
+                        b", neither root nor the effective user",
+                    ],
+                )
+            }
+            TimedOut => (EXIT_NO_PID, &[b"no whole answer from ", path, b" in time"]),
+            TooLong => (
+                EXIT_NO_PID,
+                &[b"refusing the answer from ", path, b": more than 64 KiB"],
+            ),
+            Sys(call, e) => (
+                EXIT_SYSTEM,
+                &[
+                    b"unable to ",
+                    call.as_bytes(),
+                    b" ",
+                    path,
+                    b": ",
+                    e.desc().as_bytes(),
+                ],
+            ),
+        };
+        self.die(code, parts)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod diag;
 pub mod env;
 pub mod exec;
 pub mod getopt;
+pub mod haproxy;
 pub mod pid;
 pub mod pidfile;
 pub mod process;

@@ -118,8 +118,12 @@ impl PidList {
     }
 }
 
-pub fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
+pub fn push_decimal(out: &mut Vec<u8>, n: u32) {
+    push_decimal_u64(out, u64::from(n))
+}
+
+pub fn push_decimal_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -135,6 +139,12 @@ pub fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
 pub fn decimal(n: u32) -> Vec<u8> {
     let mut v = Vec::with_capacity(10);
     push_decimal(&mut v, n);
+    v
+}
+
+pub fn decimal_u64(n: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(20);
+    push_decimal_u64(&mut v, n);
     v
 }
 

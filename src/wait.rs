@@ -16,6 +16,8 @@ pub struct Waiter {
     /// None: further than the clock can count (`-w` takes any u64), never.
     deadline: Option<Instant>,
     inotify: Option<OwnedFd>,
+    /// Sleep between two looks when nothing is watched.
+    tick: Duration,
 }
 
 impl Waiter {
@@ -26,7 +28,23 @@ impl Waiter {
         Waiter {
             deadline,
             inotify: watch(dir),
+            tick: TICK_POLLED,
         }
+    }
+
+    /// Starts the clock now; looks again every `tick`, for what no
+    /// directory event announces (an answer on a socket).
+    pub fn ticking(timeout: Duration, tick: Duration) -> Self {
+        Waiter {
+            deadline: Instant::now().checked_add(timeout),
+            inotify: None,
+            tick,
+        }
+    }
+
+    /// When the wait ends; None for never.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// Sleeps until the directory changes, a tick passes or the deadline
@@ -54,7 +72,7 @@ impl Waiter {
                     drain(fd);
                 }
             }
-            None => std::thread::sleep(left.min(TICK_POLLED)),
+            None => std::thread::sleep(left.min(self.tick)),
         }
         true
     }

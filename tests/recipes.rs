@@ -1,9 +1,12 @@
 //! The shipped recipes (examples/), end to end: real supervisors, real
-//! haproxy on 127.0.0.1, steady load, many reloads. Only paths and the
-//! port are rewritten when a recipe is installed.
+//! haproxy on 127.0.0.1, steady load, many reloads, in both modes: the
+//! handoff (examples/KIND/haproxy) and master-worker (KIND/haproxy-mw).
+//! Only paths, the port and the reload's TIMEOUT are rewritten when a
+//! recipe is installed. A reload that exits 0 has been verified: what it
+//! promises is checked at once, without waiting.
 
 mod common;
-use common::haproxy::{Install, Load};
+use common::haproxy::{Install, Load, Mode, fetch_path, slow_backend};
 use common::supervisors::{ALL, Kind, Service};
 use common::*;
 use std::process::Command;
@@ -12,9 +15,10 @@ use std::time::{Duration, Instant};
 const RELOADS: usize = 20;
 /// The longest a test's load may run, whatever goes wrong.
 const LOAD_LIMIT: Duration = Duration::from_secs(300);
+const MODES: [Mode; 2] = [Mode::Handoff, Mode::MasterWorker];
 
-fn started(kind: Kind, procs: &mut Procs) -> (Install, Service, u32) {
-    let inst = Install::new(kind, "v0");
+fn started(kind: Kind, mode: Mode, procs: &mut Procs) -> (Install, Service, u32) {
+    let inst = Install::with_mode(kind, mode, "v0");
     let svc = inst.start(procs);
     let pid = inst.wait_settled(&svc, "v0");
     (inst, svc, pid)
@@ -30,9 +34,33 @@ fn assert_no_orphan(inst: &Install, svc: &Service) {
     });
 }
 
-fn reloads_under_load(kind: Kind) {
+/// What a reload that exited 0 promises, checked the moment it returns:
+/// the new configuration answers, and (handoff) the supervised process
+/// is a new haproxy and the handoff pidfile is gone, or (master-worker)
+/// the supervised master is the same and has one more reload done.
+fn assert_verified(inst: &Install, svc: &Service, before: u32, version: &str, what: &str) -> u32 {
+    assert_eq!(inst.fetch(), Ok(version.to_owned()), "{what}");
+    let now = svc.reported_pid().expect("supervised");
+    match inst.mode {
+        Mode::Handoff => {
+            assert_ne!(
+                now, before,
+                "{what}: the supervised haproxy was not replaced"
+            );
+            assert!(
+                inst.haproxies().contains(&now),
+                "{what}: {now} is not haproxy"
+            );
+            assert!(!inst.handoff().exists(), "{what}: handoff pidfile left");
+        }
+        Mode::MasterWorker => assert_eq!(now, before, "{what}: the master changed"),
+    }
+    now
+}
+
+fn reloads_under_load(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();
-    let (inst, svc, first) = started(kind, &mut procs);
+    let (inst, svc, first) = started(kind, mode, &mut procs);
     let load = Load::start(inst.port, 2, LOAD_LIMIT);
     let mut pids = vec![first];
     let mut times = Vec::new();
@@ -40,31 +68,42 @@ fn reloads_under_load(kind: Kind) {
         let version = format!("v{i}");
         inst.set_version(&version);
         let start = Instant::now();
-        // runit: every other reload through `sv reload` (control/h).
-        let o = if kind == Kind::Runit && i % 2 == 0 {
-            run(Command::new("sv").arg("reload").arg(&svc.dir))
+        let before = *pids.last().unwrap();
+        // runit: every other handoff through `sv reload` (control/h),
+        // which only starts the reload: then the test waits.
+        if kind == Kind::Runit && mode == Mode::Handoff && i % 2 == 0 {
+            let o = run(Command::new("sv").arg("reload").arg(&svc.dir));
+            assert_eq!(o.code(), 0, "{kind:?} sv reload {i}: {o:?}");
         } else {
-            inst.reload()
-        };
-        assert_eq!(o.code(), 0, "{kind:?} reload {i}: {o:?}");
+            let o = inst.reload();
+            assert_eq!(o.code(), 0, "{kind:?} {mode:?} reload {i}: {o:?}");
+            assert!(o.stderr.is_empty(), "{o:?}");
+            assert_verified(
+                &inst,
+                &svc,
+                before,
+                &version,
+                &format!("{kind:?} {mode:?} {i}"),
+            );
+        }
         pids.push(inst.wait_settled(&svc, &version));
         times.push(start.elapsed());
     }
     let stats = load.finish();
-    assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
+    assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
     assert!(
         stats.ok > RELOADS as u64,
         "{kind:?}: too little load to prove anything: {stats:?}"
     );
     pids.dedup();
-    assert_eq!(
-        pids.len(),
-        RELOADS + 1,
-        "{kind:?}: every reload is a new supervised haproxy: {pids:?}"
-    );
+    let supervised = match mode {
+        Mode::Handoff => RELOADS + 1,
+        Mode::MasterWorker => 1,
+    };
+    assert_eq!(pids.len(), supervised, "{kind:?} {mode:?}: {pids:?}");
     times.sort();
     eprintln!(
-        "{kind:?}: {RELOADS} reloads, {} requests, {} failed; reload to settled: median {:?}, max {:?}",
+        "{kind:?} {mode:?}: {RELOADS} reloads, {} requests, {} failed; reload to settled: median {:?}, max {:?}",
         stats.ok + stats.failed,
         stats.failed,
         times[times.len() / 2],
@@ -75,65 +114,191 @@ fn reloads_under_load(kind: Kind) {
 
 #[test]
 fn runit_reloads_under_load() {
-    reloads_under_load(Kind::Runit);
+    reloads_under_load(Kind::Runit, Mode::Handoff);
 }
 
 #[test]
 fn s6_reloads_under_load() {
-    reloads_under_load(Kind::S6);
+    reloads_under_load(Kind::S6, Mode::Handoff);
 }
 
 #[test]
 fn daemontools_reloads_under_load() {
-    reloads_under_load(Kind::Daemontools);
+    reloads_under_load(Kind::Daemontools, Mode::Handoff);
 }
 
 #[test]
-fn five_reloads_at_once_settle_to_one_supervised_haproxy() {
-    for kind in ALL {
-        let mut procs = Procs::new();
-        let (inst, svc, first) = started(kind, &mut procs);
-        let load = Load::start(inst.port, 2, LOAD_LIMIT);
-        inst.set_version("v1");
-        let reloads: Vec<_> = (0..5)
-            .map(|_| {
-                procs.spawn(
-                    inst.reload_command()
-                        .stdout(std::process::Stdio::piped())
-                        .stderr(std::process::Stdio::piped()),
-                )
-            })
-            .collect();
-        for r in reloads {
-            let o = wait_output(r);
-            assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+fn runit_master_worker_reloads_under_load() {
+    reloads_under_load(Kind::Runit, Mode::MasterWorker);
+}
+
+#[test]
+fn s6_master_worker_reloads_under_load() {
+    reloads_under_load(Kind::S6, Mode::MasterWorker);
+}
+
+#[test]
+fn daemontools_master_worker_reloads_under_load() {
+    reloads_under_load(Kind::Daemontools, Mode::MasterWorker);
+}
+
+#[test]
+fn ten_reloads_at_once_are_each_applied_in_turn() {
+    for mode in MODES {
+        for kind in ALL {
+            let mut procs = Procs::new();
+            let (inst, svc, first) = started(kind, mode, &mut procs);
+            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let before = (mode == Mode::MasterWorker).then(|| inst.master_reloads());
+            inst.set_version("v1");
+            let reloads: Vec<_> = (0..10)
+                .map(|_| {
+                    procs.spawn(
+                        inst.reload_command()
+                            .stdout(std::process::Stdio::piped())
+                            .stderr(std::process::Stdio::piped()),
+                    )
+                })
+                .collect();
+            for r in reloads {
+                let o = wait_output(r);
+                assert_eq!(o.code(), 0, "{kind:?} {mode:?}: {o:?}");
+            }
+            let last = inst.wait_settled(&svc, "v1");
+            match before {
+                // Not one lost: the master did ten reloads.
+                Some(n) => assert_eq!(inst.master_reloads(), n + 10, "{kind:?}"),
+                None => assert_ne!(last, first),
+            }
+            let stats = load.finish();
+            assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
+            assert_no_orphan(&inst, &svc);
         }
-        let last = inst.wait_settled(&svc, "v1");
-        assert_ne!(last, first);
-        let stats = load.finish();
-        assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
-        assert_no_orphan(&inst, &svc);
     }
 }
 
 #[test]
 fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
-    for kind in ALL {
-        let mut procs = Procs::new();
-        let (inst, svc, pid) = started(kind, &mut procs);
-        inst.write_config(b"global\n    this is not a keyword\n");
-        let o = inst.reload();
-        assert_ne!(o.code(), 0, "{kind:?}: {o:?}");
-        assert_eq!(
-            inst.settled(&svc, "v0"),
-            Ok(pid),
-            "{kind:?}: the old process serves on"
-        );
-        assert_eq!(inst.haproxies(), [pid]);
-        inst.set_version("v1");
-        assert_eq!(inst.reload().code(), 0);
-        inst.wait_settled(&svc, "v1");
-        assert_no_orphan(&inst, &svc);
+    for mode in MODES {
+        for kind in ALL {
+            let mut procs = Procs::new();
+            let (inst, svc, pid) = started(kind, mode, &mut procs);
+            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            inst.write_config(b"global\n    this is not a keyword\n");
+            let o = inst.reload();
+            assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
+            assert!(
+                o.stderr.contains("reload: fatal: invalid configuration"),
+                "{o:?}"
+            );
+            assert_eq!(
+                inst.settled(&svc, "v0"),
+                Ok(pid),
+                "{kind:?}: the old process serves on"
+            );
+            inst.set_version("v1");
+            let o = inst.reload();
+            assert_eq!(o.code(), 0, "{o:?}");
+            assert_verified(&inst, &svc, pid, "v1", &format!("{kind:?} {mode:?}"));
+            inst.wait_settled(&svc, "v1");
+            let stats = load.finish();
+            assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
+            assert_no_orphan(&inst, &svc);
+        }
+    }
+}
+
+#[test]
+fn a_configuration_that_fails_at_start_up_fails_the_reload() {
+    // haproxy -c accepts it; only binding shows the address is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    for mode in MODES {
+        for kind in ALL {
+            let mut procs = Procs::new();
+            let (inst, svc, pid) = started(kind, mode, &mut procs);
+            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            inst.set_version_with_taken_address("v1", taken_port);
+            let o = inst.reload();
+            assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
+            let why = match mode {
+                Mode::Handoff => "reload: fatal: the new haproxy did not start",
+                Mode::MasterWorker => "reload: fatal: haproxy cannot start with",
+            };
+            assert!(o.stderr.contains(why), "{kind:?} {mode:?}: {o:?}");
+            assert_eq!(inst.settled(&svc, "v0"), Ok(pid), "{kind:?} {mode:?}");
+            inst.set_version("v2");
+            assert_eq!(inst.reload().code(), 0, "{kind:?} {mode:?}");
+            inst.wait_settled(&svc, "v2");
+            let stats = load.finish();
+            assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
+            assert_no_orphan(&inst, &svc);
+        }
+    }
+}
+
+#[test]
+fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
+    for mode in MODES {
+        for kind in ALL {
+            let mut procs = Procs::new();
+            let (inst, svc, _) = started(kind, mode, &mut procs);
+            svc.command('d');
+            svc.wait_down();
+            wait_for("haproxy to exit", || inst.haproxies().is_empty());
+            inst.set_version("v1");
+            let o = inst.reload();
+            assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
+            assert!(o.stderr.contains("sv-pid: fatal: service "), "{o:?}");
+            assert!(o.stderr.contains(" is down"), "{o:?}");
+            assert_eq!(
+                inst.haproxies(),
+                [] as [u32; 0],
+                "{kind:?} {mode:?}: started"
+            );
+        }
+    }
+}
+
+#[test]
+fn slow_requests_in_flight_across_back_to_back_reloads() {
+    let backend = slow_backend(Duration::from_secs(2));
+    for mode in MODES {
+        for kind in ALL {
+            let mut procs = Procs::new();
+            let inst = Install::with_mode(kind, mode, "v0");
+            inst.set_version_with_slow_backend("v0", backend);
+            let svc = inst.start(&mut procs);
+            let first = inst.wait_settled(&svc, "v0");
+            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let port = inst.port;
+            let slow: Vec<_> = (0..3)
+                .map(|_| {
+                    std::thread::spawn(move || fetch_path(port, "/slow", Duration::from_secs(30)))
+                })
+                .collect();
+            // In flight before the first reload: the backend holds them.
+            std::thread::sleep(Duration::from_millis(300));
+            let mut before = first;
+            for version in ["v1", "v2"] {
+                inst.set_version_with_slow_backend(version, backend);
+                let o = inst.reload();
+                assert_eq!(o.code(), 0, "{kind:?} {mode:?} {version}: {o:?}");
+                before =
+                    assert_verified(&inst, &svc, before, version, &format!("{kind:?} {mode:?}"));
+            }
+            for s in slow {
+                assert_eq!(
+                    s.join().unwrap(),
+                    Ok("slow".to_owned()),
+                    "{kind:?} {mode:?}"
+                );
+            }
+            inst.wait_settled(&svc, "v2");
+            let stats = load.finish();
+            assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
+            assert_no_orphan(&inst, &svc);
+        }
     }
 }
 
@@ -141,7 +306,7 @@ fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
 fn a_stale_handoff_pidfile_never_gets_an_unrelated_process_signalled() {
     for kind in ALL {
         let mut procs = Procs::new();
-        let (inst, svc, _) = started(kind, &mut procs);
+        let (inst, svc, _) = started(kind, Mode::Handoff, &mut procs);
         // A live process that is not haproxy, whose pid a stale pidfile names.
         // SIGUSR1 (-sf) or SIGTERM (-st) would kill it.
         let bystander = procs.start(Command::new("sleep").arg("1000"));
@@ -173,12 +338,24 @@ fn a_stale_handoff_pidfile_never_gets_an_unrelated_process_signalled() {
 fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy() {
     for kind in ALL {
         let mut procs = Procs::new();
-        let (inst, svc, first) = started(kind, &mut procs);
+        let (inst, svc, first) = started(kind, Mode::Handoff, &mut procs);
         inst.set_version("v1");
-        assert_eq!(inst.reload().code(), 0);
+        let reload = procs.spawn(
+            inst.reload_command()
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        // The copy serves: it has taken over from the supervised haproxy.
+        wait_for("the daemonized copy to serve v1", || {
+            inst.fetch() == Ok("v1".to_owned())
+        });
         let copy = inst.daemonized_copy();
         // SAFETY: kill(2) on the haproxy this test's reload started.
         unsafe { libc::kill(copy as i32, libc::SIGKILL) };
+        // run finds the copy dead and starts cold: the reload still ends
+        // with a new supervised haproxy serving v1.
+        let o = wait_output(reload);
+        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
         let last = inst.wait_settled(&svc, "v1");
         assert_ne!(last, first, "{kind:?}");
         assert_no_orphan(&inst, &svc);

@@ -416,3 +416,48 @@ fn w_takes_any_millisecond_count_that_fits_64_bits() {
     let o = sv_pid(&["-w", "18446744073709551616"], &svc.dir);
     assert_eq!(o.code(), 100, "{o:?}");
 }
+
+#[test]
+fn big_n_waits_for_a_new_pid() {
+    let root = tempdir();
+    let mut procs = Procs::new();
+    for kind in ALL {
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), &format!("{kind:?}"), RUN, None, false),
+        );
+        let old = svc.wait_up();
+        let o = sv_pid(&["-N", &old.to_string()], &svc.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.contains(&format!("is still up as pid {old}")),
+            "{o:?}"
+        );
+        let o = sv_pid(&["-N", "4242"], &svc.dir);
+        assert_eq!(o.out(), format!("{old}\n"), "{kind:?}: {o:?}");
+        // The service restarted: -w -N waits through the restart (runit
+        // writes a finish state without a pid on the way) for the new pid.
+        let waiting = procs.spawn(
+            cmd(SV_PID)
+                .args(["-w", "15000", "-N", &old.to_string()])
+                .arg(&svc.dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        // SAFETY: kill(2) on the service this test started.
+        unsafe { libc::kill(old as i32, libc::SIGKILL) };
+        let o = wait_output(waiting);
+        let new = svc.wait_up();
+        assert_ne!(new, old);
+        assert_eq!(
+            (o.code(), o.out()),
+            (0, format!("{new}\n")),
+            "{kind:?}: {o:?}"
+        );
+    }
+    for bad in ["1", "0", "x", ""] {
+        let o = run(cmd(SV_PID).args(["-N", bad, "."]));
+        assert_eq!(o.code(), 100, "{bad:?}: {o:?}");
+    }
+}

@@ -1,4 +1,4 @@
-//! sv-pid [-n VAR] [-o] [-w MS] SERVICEDIR [prog...]
+//! sv-pid [-n VAR] [-o] [-w MS] [-N PID] SERVICEDIR [prog...]
 //!
 //! Reads the pid of the process a supervisor (runit, s6, daemontools,
 //! daemontools-encore) runs for SERVICEDIR, from its own status file,
@@ -18,10 +18,11 @@ use std::ffi::{c_char, c_int};
 
 const PROG: Prog = Prog {
     name: "sv-pid",
-    usage: "sv-pid [ -n var ] [ -o ] [ -w ms ] servicedir [ prog... ]",
+    usage: "sv-pid [ -n var ] [ -o ] [ -w ms ] [ -N pid ] servicedir [ prog... ]",
     help: "  -n var   put the pid in var (default SV_PID)
   -o       optional: no pid is not an error; var is removed and prog runs
   -w ms    wait up to ms for the service to be up
+  -N pid   new: the service up as pid counts as not up (with -w: wait for a new pid)
 ",
 };
 
@@ -32,13 +33,15 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut var: &[u8] = b"SV_PID";
     let mut optional = false;
     let mut wait = None;
+    let mut old = None;
 
-    let mut opts = Getopt::new(argv, b"n:ow:");
+    let mut opts = Getopt::new(argv, b"n:ow:N:");
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
             Ok(Opt::Flag(b'o')) => optional = true,
             Ok(Opt::Value(c @ b'w', ms)) => wait = Some(chain::millis(&PROG, c, ms)),
+            Ok(Opt::Value(b'N', p)) => old = Some(p),
             Ok(Opt::Help) => PROG.help(),
             Ok(Opt::Version) => PROG.version(),
             Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
@@ -53,6 +56,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     chain::program(&PROG, argv, opts.optind() + 1);
     let tail = argv.tail(opts.optind() + 1);
     let pid_max = pid::pid_max();
+    let old = old.map(|p| {
+        pid::parse(p.to_bytes(), pid_max)
+            .unwrap_or_else(|| PROG.bad_value(b'N', p.to_bytes(), "a pid"))
+    });
+    let still = old.map(|p| [b" is still up as pid ".as_slice(), &pid::decimal(p)].concat());
 
     let mut waiter = None;
     let pids = loop {
@@ -60,7 +68,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         // still warns about it.
         let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
-                (Some(p), _) => break PidList::from_pid(p),
+                (Some(p), _) if Some(p) != old => break PidList::from_pid(p),
+                (Some(_), _) => (b"service ", still.as_deref().unwrap_or_default(), false),
                 (None, State::Finish) => (
                     b"service ",
                     b" is down: its finish script is running",

@@ -8,6 +8,9 @@
 //! | 17 | want, `u` or `d` |
 //! | 18 | TERM-sent flag |
 //! | 19 | state: 0 down, 1 run, 2 finish (the pid is then the finish script's) |
+//!
+//! When ./run exits, runsv writes state 2 with pid 0 before it forks
+//! ./finish: a service between its run and its finish script.
 
 use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size, flag};
 
@@ -20,8 +23,8 @@ pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
     let state = match (b[19], pid) {
         (0, 0) => State::Down,
         (1, p) if p != 0 => State::Up,
-        (2, p) if p != 0 => State::Finish,
-        (s @ 0..=2, p) => return Err(Invalid(format!("state {s} with pid {p} is impossible"))),
+        (2, _) => State::Finish,
+        (s @ 0..=1, p) => return Err(Invalid(format!("state {s} with pid {p} is impossible"))),
         (s, _) => return Err(Invalid(format!("state byte is {s}, not 0, 1 or 2"))),
     };
     Ok(Status {
@@ -105,6 +108,14 @@ mod tests {
         pid_one[12..16].copy_from_slice(&[1, 0, 0, 0]);
         assert!(decode(&pid_one, 4_194_304).is_err());
         assert!(decode(&UP, 21568).is_err(), "above pid_max");
+    }
+
+    #[test]
+    fn finish_before_its_script_starts_has_no_pid() {
+        let mut b = with(19, 2);
+        b[12..16].copy_from_slice(&[0; 4]);
+        let s = decode(&b, 4_194_304).unwrap();
+        assert_eq!((s.state, s.service_pid()), (State::Finish, None));
     }
 
     #[test]

@@ -19,11 +19,26 @@ use std::time::{Duration, Instant};
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
+/// The two ways the recipes run haproxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// examples/KIND/haproxy: the supervised process is haproxy itself,
+    /// reloaded by handoff through a daemonized copy.
+    Handoff,
+    /// examples/KIND/haproxy-mw: the supervised process is the master.
+    MasterWorker,
+}
+
+/// How long a test's reload may wait for the takeover (the recipes' TIMEOUT,
+/// set lower than the harness's deadline so that a failure is the recipe's).
+pub const RELOAD_TIMEOUT_MS: u32 = 15000;
+
 pub struct Install {
     /// Carried by what the reloads start (a daemonized haproxy outlives
     /// the command), so that it is killed with the Install, pass or fail.
     tag: String,
     pub kind: Kind,
+    pub mode: Mode,
     pub root: tempfile::TempDir,
     pub svc: PathBuf,
     pub rundir: PathBuf,
@@ -80,19 +95,28 @@ impl Install {
     /// examples/KIND/haproxy and examples/haproxy.cfg, with only the
     /// paths and the port rewritten; the response says `version`.
     pub fn new(kind: Kind, version: &str) -> Install {
+        Install::with_mode(kind, Mode::Handoff, version)
+    }
+
+    pub fn with_mode(kind: Kind, mode: Mode, version: &str) -> Install {
         let root = tempdir();
         let dir = match kind {
             Kind::Runit => "runit",
             Kind::S6 => "s6",
             Kind::Daemontools => "daemontools",
         };
+        let recipe = match mode {
+            Mode::Handoff => "haproxy",
+            Mode::MasterWorker => "haproxy-mw",
+        };
         let svc = root.path().join("haproxy");
-        copy_tree(&Path::new(EXAMPLES).join(dir).join("haproxy"), &svc);
+        copy_tree(&Path::new(EXAMPLES).join(dir).join(recipe), &svc);
         let rundir = root.path().join("run");
         let config = root.path().join("haproxy.cfg");
         let inst = Install {
             tag: new_tag(),
             kind,
+            mode,
             svc,
             rundir,
             config,
@@ -106,6 +130,7 @@ impl Install {
             set_variable(&p, "RUNDIR", inst.rundir.to_str().unwrap());
             if script == "reload" {
                 set_variable(&p, "SERVICE", inst.svc.to_str().unwrap());
+                set_variable(&p, "TIMEOUT", &RELOAD_TIMEOUT_MS.to_string());
             }
         }
         if inst.svc.join("finish").exists() {
@@ -203,6 +228,20 @@ impl Install {
             Ok(body) if body == version => {}
             other => return Err(format!("serving {other:?}, not {version}")),
         }
+        if self.mode == Mode::MasterWorker {
+            // The supervised master and one worker, its child.
+            let hs = self.haproxies();
+            let master = svc.reported_pid();
+            let workers: Vec<u32> = hs
+                .iter()
+                .copied()
+                .filter(|&p| Some(p) != master && parent_of(p) == master)
+                .collect();
+            if hs.len() != 2 || master.is_none_or(|m| !hs.contains(&m)) || workers.len() != 1 {
+                return Err(format!("haproxies {hs:?}, supervised {master:?}"));
+            }
+            return Ok(master.unwrap_or_default());
+        }
         if self.handoff().exists() {
             return Err("handoff pidfile still there".into());
         }
@@ -234,6 +273,12 @@ impl Install {
         last.unwrap_or_default()
     }
 }
+/// The parent pid of `pid`, from /proc/PID/stat.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
 impl Drop for Install {
     fn drop(&mut self) {
         kill_tagged(&self.tag);
@@ -241,23 +286,7 @@ impl Drop for Install {
 }
 
 pub fn fetch(port: u16) -> Result<String, String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
-    s.write_all(b"GET / HTTP/1.0\r\nHost: pidchain\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).map_err(|e| format!("read: {e}"))?;
-    let resp = String::from_utf8_lossy(&resp);
-    if !resp.starts_with("HTTP/1.1 200") && !resp.starts_with("HTTP/1.0 200") {
-        return Err(format!("response: {:?}", resp.lines().next().unwrap_or("")));
-    }
-    Ok(resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default())
+    fetch_path(port, "/", Duration::from_secs(5))
 }
 
 #[derive(Debug, Default)]
@@ -317,4 +346,90 @@ impl Load {
         }
         std::mem::take(&mut *self.stats.lock().unwrap())
     }
+}
+
+/// A backend that answers every request after `delay`: requests kept in
+/// flight across reloads. Its threads end with the test process.
+pub fn slow_backend(delay: Duration) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                std::thread::sleep(delay);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
+                );
+            });
+        }
+    });
+    port
+}
+
+impl Install {
+    /// The shipped configuration, plus `/slow` sent to a backend on
+    /// `backend_port`.
+    pub fn set_version_with_slow_backend(&self, version: &str, backend_port: u16) {
+        let cfg = std::fs::read_to_string(Path::new(EXAMPLES).join("haproxy.cfg")).unwrap();
+        let answer = "string \"served by pidchain\"";
+        assert!(cfg.contains(answer), "examples/haproxy.cfg changed");
+        let cfg = cfg
+            .replace("/run/haproxy", self.rundir.to_str().unwrap())
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", self.port))
+            .replace(
+                answer,
+                &format!("string \"{version}\" if !{{ path_beg /slow }}\n    use_backend slow if {{ path_beg /slow }}"),
+            )
+            + &format!("\nbackend slow\n    server s 127.0.0.1:{backend_port}\n");
+        self.write_config(cfg.as_bytes());
+    }
+
+    /// The shipped configuration, plus a second address that `haproxy -c`
+    /// accepts but a start cannot bind (the test holds it).
+    pub fn set_version_with_taken_address(&self, version: &str, taken: u16) {
+        self.set_version(version);
+        let cfg = std::fs::read_to_string(&self.config).unwrap();
+        let bind = format!("    bind 127.0.0.1:{}\n", self.port);
+        assert!(cfg.contains(&bind));
+        let cfg = cfg.replace(&bind, &format!("{bind}    bind 127.0.0.1:{taken}\n"));
+        self.write_config(cfg.as_bytes());
+    }
+
+    /// The master's reload count, as its CLI says (master-worker mode).
+    pub fn master_reloads(&self) -> u64 {
+        let o = run(Command::new(super::HAPROXY_RELOADS).arg(self.rundir.join("master.sock")));
+        assert_eq!(o.code(), 0, "{o:?}");
+        o.out().trim().parse().expect("a count")
+    }
+}
+
+/// One request for `path` on a new connection, answered within
+/// `patience`: the body, or why it failed.
+pub fn fetch_path(port: u16, path: &str, patience: Duration) -> Result<String, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(patience)).ok();
+    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: pidchain\r\n\r\n").as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).map_err(|e| format!("read: {e}"))?;
+    let resp = String::from_utf8_lossy(&resp);
+    if !resp.starts_with("HTTP/1.1 200") && !resp.starts_with("HTTP/1.0 200") {
+        return Err(format!("response: {:?}", resp.lines().next().unwrap_or("")));
+    }
+    Ok(resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub const PIDFILE_READ: &str = env!("CARGO_BIN_EXE_pidfile-read");
 pub const HAPROXY_SF: &str = env!("CARGO_BIN_EXE_haproxy-sf");
 pub const SV_PID: &str = env!("CARGO_BIN_EXE_sv-pid");
+pub const HAPROXY_PID: &str = env!("CARGO_BIN_EXE_haproxy-pid");
+pub const HAPROXY_RELOADS: &str = env!("CARGO_BIN_EXE_haproxy-reloads");
 
 /// Generous: the machine is shared, and a deadline is a failure, not a pace.
 pub const DEADLINE: Duration = Duration::from_secs(20);

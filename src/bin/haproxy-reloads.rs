@@ -1,0 +1,130 @@
+//! haproxy-reloads [-w MS] [-a COUNT] [-n VAR] SOCKET [prog...]
+//!
+//! How many times the master of a master-worker haproxy has reloaded, from
+//! `show proc` on its master CLI SOCKET; with -a, waits until a reload
+//! after COUNT is done and exits 1 if it failed. Execs prog with VAR set
+//! to the count, or alone prints it.
+#![no_main]
+
+use pidchain::argv::Argv;
+use pidchain::chain;
+use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::getopt::{Getopt, Opt};
+use pidchain::haproxy::{show_proc, socket};
+use pidchain::{env, exec, pid, sys};
+use std::ffi::{c_char, c_int};
+use std::time::{Duration, Instant};
+
+const PROG: Prog = Prog {
+    name: "haproxy-reloads",
+    usage: "haproxy-reloads [ -w ms ] [ -a count ] [ -n var ] socket [ prog... ]",
+    help: "  -w ms     wait up to ms for the master to answer (with -a: for the reload)
+  -a count  after count: wait for a reload after count; exit 1 if it failed
+  -n var    put the count in var (default HAPROXY_RELOADS)
+",
+};
+
+/// How often a waiting haproxy-reloads asks again.
+const TICK: Duration = Duration::from_millis(20);
+/// The longest one question may take when not waiting.
+const ANSWER_TIME: Duration = Duration::from_secs(10);
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: the arguments of the C main.
+    let argv = unsafe { Argv::from_main(argc, argv) };
+    let mut var: &[u8] = b"HAPROXY_RELOADS";
+    let mut wait = Duration::ZERO;
+    let mut after = None;
+
+    let mut opts = Getopt::new(argv, b"w:a:n:");
+    for opt in opts.by_ref() {
+        match opt {
+            Ok(Opt::Value(c @ b'w', ms)) => wait = chain::millis(&PROG, c, ms),
+            Ok(Opt::Value(b'a', n)) => match pid::parse_decimal(n.to_bytes()) {
+                Some(n) => after = Some(n),
+                None => PROG.bad_value(b'a', n.to_bytes(), "a reload count"),
+            },
+            Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
+            Ok(Opt::Help) => PROG.help(),
+            Ok(Opt::Version) => PROG.version(),
+            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
+            Err(m) => PROG.misuse(m),
+        }
+    }
+    let Some(path) = argv.get(opts.optind()) else {
+        PROG.usage()
+    };
+    let path = chain::named(&PROG, "socket", path);
+    chain::program(&PROG, argv, opts.optind() + 1);
+    let tail = argv.tail(opts.optind() + 1);
+    let shown = path.to_bytes();
+    let pid_max = pid::pid_max();
+
+    let mut waiter = pidchain::wait::Waiter::ticking(wait, TICK);
+    let mut answer = Vec::with_capacity(1024);
+    let master = loop {
+        let until = waiter.deadline().map_or(Instant::now() + ANSWER_TIME, |d| {
+            d.max(Instant::now() + TICK * 50)
+        });
+        let master = match socket::query(path, b"show proc", &mut answer, until) {
+            Ok(()) => show_proc::parse(&answer, pid_max),
+            // A 2.6 master re-executes itself to reload: its CLI is gone
+            // for a moment.
+            Err(socket::QueryError::NotAnswering(_)) if waiter.pause() => continue,
+            Err(e) => PROG.socket_failed(shown, &e),
+        };
+        let Some(m) = master else {
+            if waiter.pause() {
+                continue;
+            }
+            PROG.die(
+                EXIT_NO_PID,
+                &[b"no master in the answer to show proc on ", shown],
+            )
+        };
+        let Some(after) = after else { break m };
+        // Done once the reload has started workers or has failed.
+        let done = m.reloads > after && (m.new_workers || m.failed.unwrap_or(0) > 0);
+        if done {
+            if !m.latest_succeeded() {
+                PROG.die(
+                    EXIT_NO_PID,
+                    &[
+                        b"reload ",
+                        &pid::decimal_u64(m.reloads),
+                        b" of the master on ",
+                        shown,
+                        b" failed: its former workers serve on",
+                    ],
+                );
+            }
+            break m;
+        }
+        if !waiter.pause() {
+            PROG.die(
+                EXIT_NO_PID,
+                &[
+                    b"no reload after ",
+                    &pid::decimal_u64(after),
+                    b" done by the master on ",
+                    shown,
+                    b" in time (it has done ",
+                    &pid::decimal_u64(m.reloads),
+                    b")",
+                ],
+            );
+        }
+    };
+    let count = pid::decimal_u64(master.reloads);
+    if tail.len() <= 1 {
+        let mut line = count;
+        line.push(b'\n');
+        if !sys::write_all(1, &line) {
+            PROG.die(pidchain::diag::EXIT_SYSTEM, &[b"unable to write to stdout"]);
+        }
+        std::process::exit(0);
+    }
+    env::set(var, &count);
+    exec::exec(&PROG, tail)
+}

@@ -1,0 +1,135 @@
+//! `show proc` on the master CLI of master-worker mode (haproxy 1.9+):
+//!
+//! ```text
+//! #<PID>          <type>          <reloads>       <uptime>        <version>
+//! 29090           master          3 [failed: 0]   0d00h10m22s     2.6.12-1+deb12u4
+//! # workers
+//! 29962           worker          0               0d00h00m01s     2.6.12-1+deb12u4
+//! # old workers
+//! 29824           worker          1               0d00h00m05s     2.6.12-1+deb12u4
+//! # programs
+//! ```
+//!
+//! The master's `<reloads>` counts every reload, failed or not (the pid
+//! stays: it re-executes itself). `[failed: N]` (2.5+) counts the reloads
+//! that failed since the last one that succeeded, so it is 0 right after a
+//! success. A worker's `<reloads>` counts the reloads it has lived
+//! through: 0 for the workers the latest reload started. A failed reload
+//! leaves the former workers in `# workers`, their count one higher.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Master {
+    pub pid: u32,
+    pub reloads: u64,
+    /// None before haproxy 2.5, which does not say.
+    pub failed: Option<u64>,
+    /// A current worker was started by the latest reload.
+    pub new_workers: bool,
+}
+
+impl Master {
+    /// The latest reload succeeded: its workers run, and no failure since.
+    pub fn latest_succeeded(&self) -> bool {
+        self.new_workers && self.failed.unwrap_or(0) == 0
+    }
+}
+
+pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
+    let mut master = None;
+    let mut new_workers = false;
+    let mut section: &[u8] = b"";
+    for line in answer.split(|&b| b == b'\n') {
+        if let Some(name) = line.strip_prefix(b"# ") {
+            section = crate::pid::trim_space(name);
+            continue;
+        }
+        let mut fields = line
+            .split(|&b| crate::pid::is_space(b))
+            .filter(|f| !f.is_empty());
+        let (Some(pid), Some(kind), Some(reloads)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        match kind {
+            b"master" if master.is_none() => {
+                let pid = crate::pid::parse(pid, pid_max)?;
+                let reloads = crate::pid::parse_decimal(reloads)?;
+                let failed = match (fields.next(), fields.next()) {
+                    (Some(b"[failed:"), Some(n)) => {
+                        Some(crate::pid::parse_decimal(n.strip_suffix(b"]")?)?)
+                    }
+                    _ => None,
+                };
+                master = Some((pid, reloads, failed));
+            }
+            b"worker" if section == b"workers" => new_workers |= reloads == b"0",
+            _ => {}
+        }
+    }
+    master.map(|(pid, reloads, failed)| Master {
+        pid,
+        reloads,
+        failed,
+        new_workers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const MAX: u32 = 4_194_304;
+
+    const OK: &[u8] =
+        b"#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
+29090           master          3 [failed: 0]   0d00h10m22s     2.6.12-1+deb12u4\n\
+# workers\n\
+29962           worker          0               0d00h00m01s     2.6.12-1+deb12u4\n\
+# old workers\n\
+29824           worker          1               0d00h00m05s     2.6.12-1+deb12u4\n\
+# programs\n\n";
+
+    const FAILED: &[u8] =
+        b"#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
+29090           master          2 [failed: 1]   0d00h10m21s     2.6.12-1+deb12u4\n\
+# workers\n\
+29824           worker          1               0d00h00m01s     2.6.12-1+deb12u4\n\
+# programs\n\n";
+
+    #[test]
+    fn a_reload_that_succeeded() {
+        let m = parse(OK, MAX).unwrap();
+        assert_eq!(
+            m,
+            Master {
+                pid: 29090,
+                reloads: 3,
+                failed: Some(0),
+                new_workers: true
+            }
+        );
+        assert!(m.latest_succeeded());
+    }
+
+    #[test]
+    fn a_reload_that_failed() {
+        let m = parse(FAILED, MAX).unwrap();
+        assert_eq!((m.reloads, m.failed, m.new_workers), (2, Some(1), false));
+        assert!(!m.latest_succeeded());
+    }
+
+    #[test]
+    fn an_old_worker_of_generation_zero_is_not_new() {
+        let a = b"1 x\n100 master 4\n# workers\n# old workers\n200 worker 0 0s v\n";
+        let m = parse(a, MAX).unwrap();
+        assert_eq!((m.reloads, m.failed, m.new_workers), (4, None, false));
+    }
+
+    #[test]
+    fn no_master_line_or_garbage() {
+        assert_eq!(parse(b"", MAX), None);
+        assert_eq!(parse(b"Unknown command.\n", MAX), None);
+        assert_eq!(parse(b"1 master 3\n", MAX), None);
+        assert_eq!(parse(b"100 master x\n", MAX), None);
+        assert_eq!(parse(b"100 master 3 [failed: x]\n", MAX), None);
+    }
+}

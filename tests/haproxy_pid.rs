@@ -1,0 +1,172 @@
+//! haproxy-pid against real haproxy processes on 127.0.0.1, and against
+//! sockets that are not haproxy's.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// A foreground haproxy with a stats socket at `dir/stats.sock`.
+fn start_haproxy(procs: &mut Procs, dir: &Path, extra: &[&str]) -> u32 {
+    let cfg = dir.join("haproxy.cfg");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write_file(
+        &cfg,
+        format!(
+            "global\n    stats socket {}/stats.sock mode 600 level admin expose-fd listeners\n\
+             defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:{port}\n    http-request return status 200 content-type text/plain string ok\n",
+            dir.display()
+        )
+        .as_bytes(),
+        0o644,
+    );
+    procs.start(
+        Command::new(which("haproxy"))
+            .args(extra)
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
+}
+
+fn hp(args: &[&str]) -> Output {
+    run(cmd(HAPROXY_PID).args(args))
+}
+
+#[test]
+fn the_pid_that_answers_and_waiting_for_an_expected_one() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let sock = d.path().join("stats.sock");
+    let sock = sock.to_str().unwrap();
+    // Not there yet: -w waits for haproxy to answer.
+    let waiting = procs.spawn(
+        cmd(HAPROXY_PID)
+            .args(["-w", "15000", sock])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    let pid = start_haproxy(&mut procs, d.path(), &[]);
+    let o = wait_output(waiting);
+    assert_eq!((o.code(), o.out()), (0, format!("{pid}\n")), "{o:?}");
+    assert_eq!(hp(&[sock]).out(), format!("{pid}\n"));
+    let o = hp(&["-e", &pid.to_string(), sock]);
+    assert_eq!((o.code(), o.out()), (0, format!("{pid}\n")), "{o:?}");
+    // Chained: the pid in HAPROXY_PID (or -n VAR).
+    let o = hp(&["-n", "P", sock, "sh", "-c", "echo $P ${HAPROXY_PID-unset}"]);
+    assert_eq!(o.out(), format!("{pid} unset\n"), "{o:?}");
+    let o = hp(&[sock, "sh", "-c", "echo $HAPROXY_PID"]);
+    assert_eq!(o.out(), format!("{pid}\n"), "{o:?}");
+    // Another pid expected: exit 1 after the wait, saying who answers.
+    let o = hp(&["-w", "200", "-e", "4242", sock]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr
+            .contains(&format!("is answered by pid {pid}, not 4242")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn waits_for_the_takeover_by_a_new_process() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let old = start_haproxy(&mut procs, d.path(), &[]);
+    let sock = d.path().join("stats.sock");
+    let sock = sock.to_str().unwrap();
+    wait_for("haproxy to answer", || hp(&[sock]).code() == 0);
+    let new = start_haproxy(&mut procs, d.path(), &["-x", sock, "-sf", &old.to_string()]);
+    let o = hp(&["-w", "15000", "-e", &new.to_string(), sock]);
+    assert_eq!((o.code(), o.out()), (0, format!("{new}\n")), "{o:?}");
+}
+
+#[test]
+fn what_is_not_a_live_haproxy_socket() {
+    let d = tempdir();
+    let missing = d.path().join("none.sock");
+    let o = hp(&[missing.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr.contains("no haproxy answers on") && o.stderr.contains("no such socket"),
+        "{o:?}"
+    );
+    let file = d.path().join("plain");
+    write_file(&file, b"", 0o600);
+    let o = hp(&[file.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("it is not a unix socket"), "{o:?}");
+    // A socket nobody listens on any more.
+    let stale = d.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let o = hp(&[stale.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("Connection refused"), "{o:?}");
+    // A peer that hangs up at once: EPIPE, never death by SIGPIPE (whose
+    // default disposition haproxy-pid keeps, as every chainloader does).
+    let rude = d.path().join("rude.sock");
+    let l = std::os::unix::net::UnixListener::bind(&rude).unwrap();
+    let t = std::thread::spawn(move || {
+        for c in l.incoming().take(1) {
+            drop(c);
+        }
+    });
+    let o = hp(&[rude.to_str().unwrap()]);
+    t.join().unwrap();
+    assert_eq!(o.code(), 1, "{o:?}");
+    // A peer that answers something else.
+    let liar = d.path().join("liar.sock");
+    let l = std::os::unix::net::UnixListener::bind(&liar).unwrap();
+    let t = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Some(Ok(mut c)) = l.incoming().next() {
+            let mut cmd = Vec::new();
+            let _ = c.read_to_end(&mut cmd);
+            assert_eq!(cmd, b"show info\n");
+            let _ = c.write_all(b"Name: HAProxy\nPid: 1\n");
+        }
+    });
+    let o = hp(&[liar.to_str().unwrap()]);
+    t.join().unwrap();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("no pid in the answer"), "{o:?}");
+}
+
+#[test]
+fn a_socket_owned_by_another_user_is_refused() {
+    assert!(
+        is_root(),
+        "needs root to chown: run the suite as root (CI does)"
+    );
+    let d = tempdir();
+    let s = d.path().join("other.sock");
+    let _l = std::os::unix::net::UnixListener::bind(&s).unwrap();
+    std::os::unix::fs::chown(&s, Some(65534), Some(65534)).unwrap();
+    let o = hp(&[s.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("owned by uid 65534"), "{o:?}");
+}
+
+#[test]
+fn usage_errors() {
+    for args in [
+        &[][..],
+        &[""],
+        &["-e", "1", "s"],
+        &["-e", "x", "s"],
+        &["-w", "x", "s"],
+        &["-n", "A=B", "s"],
+        &["-z", "s"],
+        &["s", ""],
+    ] {
+        let o = hp(args);
+        assert_eq!(o.code(), 100, "{args:?}: {o:?}");
+        assert!(o.stderr.contains("usage: haproxy-pid"), "{o:?}");
+    }
+}
