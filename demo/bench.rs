@@ -1,11 +1,14 @@
 //! The reload benchmark: each way of reloading a supervised haproxy, run
 //! side by side under the same steady load (a new connection per
 //! request, then keep-alive), RELOADS times (20) each. For each: failed
-//! requests per 100 reloads, time from the reload command to the new
-//! configuration answering (median and p99), and haproxy processes left
-//! over once it has settled.
+//! requests per 100 reloads, time from the reload command to its exit and
+//! to the new configuration answering (median and p99), and haproxy
+//! processes left over once it has settled. Then the drain: slow requests
+//! kept in flight through back-to-back reloads, time per reload.
 
-use crate::harness::{LoadKind, Service, interrupted, median_p99, wait, without_socket_transfer};
+use crate::harness::{
+    LoadKind, Service, interrupted, median_p99, slow_backend, wait, without_socket_transfer,
+};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -21,9 +24,31 @@ enum Method {
         supervisor: &'static str,
         seamless: bool,
     },
+    /// pidchain 0.1's runit reload: fire and forget, the reload lock held
+    /// by the daemonized copy until it exits.
+    OldHandoff,
     /// haproxy -W under runit, reloaded with SIGUSR2 (`sv 2`).
     MasterWorker,
+    /// examples/runit/haproxy-mw: the verified master-worker reload.
+    MasterWorkerVerified,
 }
+
+/// pidchain 0.1's runit reload, for comparison (paths set as in the recipe).
+const OLD_RELOAD: &str = r#"#!/bin/sh
+SERVICE=@SVC@
+HAPROXY=/usr/sbin/haproxy
+CONFIG=@CONFIG@
+RUNDIR=@RUNDIR@
+HANDOFF=$RUNDIR/handoff.pid
+SOCKET=$RUNDIR/admin.sock
+LOCK=$RUNDIR/reload.lock
+"$HAPROXY" -c -f "$CONFIG" >/dev/null || exit 1
+[ "$(stat -f -c %f "$RUNDIR")" -gt 0 ] || { echo "reload: $RUNDIR is full" >&2; exit 1; }
+exec chpst -l "$LOCK" \
+  sv-pid "$SERVICE" \
+  haproxy-sf -r -x "$SOCKET" \
+  "$HAPROXY" -D -p "$HANDOFF" -f "$CONFIG"
+"#;
 
 impl Method {
     fn name(self) -> String {
@@ -33,26 +58,28 @@ impl Method {
                 flavour, seamless, ..
             } => {
                 format!(
-                    "pidchain handoff{}, {flavour}",
+                    "pidchain 0.2 handoff{}, {flavour}",
                     if seamless { " -x" } else { "" }
                 )
             }
-            Method::MasterWorker => "master-worker -W, SIGUSR2, runit".into(),
+            Method::OldHandoff => "pidchain 0.1 handoff -x, runit".into(),
+            Method::MasterWorker => "master-worker, bare sv 2, runit".into(),
+            Method::MasterWorkerVerified => "pidchain 0.2 master-worker, runit".into(),
         }
     }
 
     /// haproxy processes of one configuration once it has settled.
     fn expected(self) -> usize {
-        if let Method::MasterWorker = self {
-            2
-        } else {
-            1
+        match self {
+            Method::MasterWorker | Method::MasterWorkerVerified => 2,
+            _ => 1,
         }
     }
 }
 
-const METHODS: [Method; 6] = [
+const METHODS: [Method; 8] = [
     Method::Restart,
+    Method::OldHandoff,
     Method::Handoff {
         flavour: "runit",
         supervisor: "runsv",
@@ -74,6 +101,7 @@ const METHODS: [Method; 6] = [
         seamless: true,
     },
     Method::MasterWorker,
+    Method::MasterWorkerVerified,
 ];
 
 struct Row {
@@ -83,6 +111,7 @@ struct Row {
     requests: u64,
     failed: u64,
     retried: u64,
+    exit: Vec<Duration>,
     serving: Vec<Duration>,
     lost: usize,
     unsettled: usize,
@@ -132,29 +161,34 @@ pub fn main(reloads: usize) -> Result<(), String> {
     );
     println!("command: make bench-reload RELOADS={reloads}\n");
     println!(
-        "{:<34} {:<10} {:>9} {:>7} {:>12} {:>8} {:>10} {:>10} {:>5} {:>9} {:>10}",
+        "{:<36} {:<10} {:>9} {:>7} {:>11} {:>7} {:>9} {:>9} {:>9} {:>9} {:>4} {:>9} {:>9}",
         "method",
         "load",
         "requests",
         "failed",
         "failed/100r",
         "retried",
-        "median ms",
-        "p99 ms",
+        "exit med",
+        "exit p99",
+        "new med",
+        "new p99",
         "lost",
         "unsettled",
         "left over"
     );
     for r in rows {
+        let (exit_median, exit_p99) = median_p99(r.exit);
         let (median, p99) = median_p99(r.serving);
         println!(
-            "{:<34} {:<10} {:>9} {:>7} {:>12.1} {:>8} {:>10.1} {:>10.1} {:>5} {:>9} {:>10}",
+            "{:<36} {:<10} {:>9} {:>7} {:>11.1} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>4} {:>9} {:>9}",
             r.method,
             r.load,
             r.requests,
             r.failed,
             r.failed as f64 * 100.0 / r.reloads.max(1) as f64,
             r.retried,
+            exit_median,
+            exit_p99,
             median,
             p99,
             r.lost,
@@ -162,30 +196,138 @@ pub fn main(reloads: usize) -> Result<(), String> {
             r.left_over
         );
     }
-    println!("\nmedian, p99: from the reload command to the new configuration answering.");
+    println!("\nexit: from the reload command to its exit (ms); new: to the new configuration");
+    println!("answering (ms). A 0.2 reload exits once verified; 0.1's and bare sv 2 at once.");
     println!("retried: keep-alive requests whose connection the server closed first, retried");
     println!("once on a new connection as HTTP clients do; failed counts those that failed again.");
     println!("lost: reloads whose new configuration never answered (within 20 s).");
     println!("unsettled: reloads after which the service was not back to its steady state (one");
     println!("supervised haproxy, or master and one worker) within 20 s; left over: processes");
     println!("of the configuration beyond that steady state at the end.");
+    if only.is_empty() || only == "drain" {
+        drain(reloads.min(5))?;
+    }
     Ok(())
 }
 
-fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, String> {
-    let load_name = match load_kind {
-        LoadKind::NewConnection => "new conn",
-        LoadKind::KeepAlive => "keep-alive",
-    };
-    let mut s = Service::new("bench")?;
-    s.write_config("v0")?;
-    let supervisor = match method {
+/// Slow requests (a backend answering after 3 s) kept in flight, four at
+/// a time, through `reloads` back-to-back reload commands: each starts as
+/// soon as the previous one has exited. The time per reload is what a
+/// queue of reloads costs: a handoff cannot be done before the old
+/// supervised haproxy has drained; 0.1's next reload also waited for the
+/// daemonized copy to drain; master-worker waits for no drain.
+fn drain(reloads: usize) -> Result<(), String> {
+    let delay = Duration::from_secs(3);
+    let backend = slow_backend(delay)?;
+    println!(
+        "\nDrain: {reloads} back-to-back reloads, four requests of {} s always in flight",
+        delay.as_secs()
+    );
+    println!(
+        "{:<36} {:>12} {:>14} {:>12} {:>7}",
+        "method", "per reload", "all settled", "slow ok", "failed"
+    );
+    for method in [
+        Method::OldHandoff,
+        Method::Handoff {
+            flavour: "runit",
+            supervisor: "runsv",
+            seamless: true,
+        },
+        Method::MasterWorkerVerified,
+    ] {
+        if interrupted() {
+            return Err("interrupted".into());
+        }
+        let mut s = Service::new("drain")?;
+        s.write_config_with("v0", Some(backend))?;
+        let supervisor = install(&s, method)?;
+        s.start(supervisor)?;
+        let limit = Duration::from_secs(20);
+        wait("haproxy to start", limit, || {
+            (s.serves("v0") && s.haproxies().len() == method.expected()).then_some(())
+        })?;
+        std::thread::sleep(Duration::from_millis(1100));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let port = s.port;
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let (mut ok, mut failed) = (0u64, 0u64);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match crate::harness::fetch_path(port, "/slow") {
+                            Ok(b) if b == "slow" => ok += 1,
+                            _ => failed += 1,
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        // All four in flight before the first reload.
+        std::thread::sleep(Duration::from_millis(500));
+        let start = Instant::now();
+        for i in 1..=reloads {
+            let version = format!("v{i}");
+            s.write_config_with(&version, Some(backend))?;
+            s.command(&s.svc.join("reload"), &[])?;
+            print!("\r{:<36} reload {i}/{reloads}   ", method.name());
+            let _ = std::io::stdout().flush();
+        }
+        let commands = start.elapsed();
+        let last = format!("v{reloads}");
+        let settled = |s: &Service| match method {
+            Method::MasterWorkerVerified => s.serves(&last) && s.haproxies().len() == 2,
+            _ => s.handed_over(&last).is_some(),
+        };
+        wait("steady state", Duration::from_secs(60), || {
+            settled(&s).then_some(())
+        })?;
+        let all = start.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (ok, failed) = clients
+            .into_iter()
+            .map(|c| c.join().unwrap_or((0, 1)))
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+        println!(
+            "\r{:<36} {:>10.2} s {:>12.2} s {:>12} {:>7}",
+            method.name(),
+            commands.as_secs_f64() / reloads as f64,
+            all.as_secs_f64(),
+            ok,
+            failed
+        );
+    }
+    println!("per reload: the commands' total time / {reloads}, each started when the one");
+    println!("before exited (0.1's exits at once, and the next waits for the lock its copy");
+    println!("holds); all settled: until one supervised haproxy (or master and one worker)");
+    println!("serves the last configuration.");
+    Ok(())
+}
+
+/// Installs what `method` runs; the supervisor to start it with.
+fn install(s: &Service, method: Method) -> Result<&'static str, String> {
+    Ok(match method {
         Method::Restart => {
             s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -db -f $CONFIG\n")?;
             "runsv"
         }
         Method::MasterWorker => {
             s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -W -db -f $CONFIG\n")?;
+            "runsv"
+        }
+        Method::MasterWorkerVerified => {
+            s.install_recipe_from("runit", "haproxy-mw")?;
+            "runsv"
+        }
+        Method::OldHandoff => {
+            s.install_recipe("runit")?;
+            let script = OLD_RELOAD
+                .replace("@SVC@", &s.svc.to_string_lossy())
+                .replace("@CONFIG@", &s.config.to_string_lossy())
+                .replace("@RUNDIR@", &s.rundir.to_string_lossy());
+            std::fs::write(s.svc.join("reload"), script).map_err(|e| e.to_string())?;
             "runsv"
         }
         Method::Handoff {
@@ -200,7 +342,17 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
             }
             supervisor
         }
+    })
+}
+
+fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, String> {
+    let load_name = match load_kind {
+        LoadKind::NewConnection => "new conn",
+        LoadKind::KeepAlive => "keep-alive",
     };
+    let mut s = Service::new("bench")?;
+    s.write_config("v0")?;
+    let supervisor = install(&s, method)?;
     s.start(supervisor)?;
     let limit = Duration::from_secs(20);
     wait("haproxy to start", limit, || {
@@ -216,7 +368,7 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
     // Past the supervisors' one-second restart throttle.
     std::thread::sleep(Duration::from_millis(1100));
     let load = crate::harness::Load::start(s.port, load_kind);
-    let (mut serving, mut lost, mut unsettled) = (Vec::new(), 0, 0);
+    let (mut exit, mut serving, mut lost, mut unsettled) = (Vec::new(), Vec::new(), 0, 0);
     let sv = |args: &[&str]| -> Result<(), String> {
         let mut a: Vec<&Path> = args.iter().map(Path::new).collect();
         a.push(&s.svc);
@@ -226,27 +378,57 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
         let version = format!("v{i}");
         s.write_config(&version)?;
         let start = Instant::now();
+        // The command runs while the new configuration is watched for: a
+        // verified reload answers before it exits.
+        let mut command = match method {
+            Method::Restart | Method::MasterWorker => None,
+            _ => Some(s.spawn_command(&s.svc.join("reload"))?),
+        };
         match method {
             Method::Restart => sv(&["restart"])?,
             Method::MasterWorker => sv(&["2"])?,
-            Method::Handoff { .. } => s.command(&s.svc.join("reload"), &[])?,
+            _ => {}
+        }
+        if command.is_none() {
+            exit.push(start.elapsed());
         }
         // A reload whose configuration never answers is lost, not fatal.
         match wait("the new configuration", limit, || {
-            s.serves(&version).then_some(())
+            if let Some(c) = command.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                exit.push(start.elapsed());
+                command = None;
+                if !status.success() {
+                    return Some(Err(format!(
+                        "{}: reload {i} exited {status}",
+                        method.name()
+                    )));
+                }
+            }
+            s.serves(&version).then_some(Ok(()))
         }) {
-            Ok(()) => serving.push(start.elapsed()),
+            Ok(Ok(())) => serving.push(start.elapsed()),
+            Ok(Err(e)) => return Err(e),
             Err(_) if interrupted() => return Err("interrupted".into()),
             Err(_) => lost += 1,
+        }
+        if let Some(mut c) = command {
+            let status = c.wait().map_err(|e| e.to_string())?;
+            exit.push(start.elapsed());
+            if !status.success() {
+                return Err(format!("{}: reload {i} exited {status}", method.name()));
+            }
         }
         // A haproxy 2.6 master drops a SIGUSR2 that comes while it is still
         // reloading (seen here at 50 ms, not at 200 ms, and even after it
         // logged "Loading success"): wait, as an operator would, until it
         // logs that the former worker has exited.
         let settled = |s: &Service| match method {
-            Method::Handoff { .. } => s.handed_over(&version).is_some(),
+            Method::Handoff { .. } | Method::OldHandoff => s.handed_over(&version).is_some(),
             Method::Restart => s.supervised_pid().is_some_and(|p| s.haproxies() == [p]),
             Method::MasterWorker => s.haproxies().len() == 2 && s.log_count("Former worker") >= i,
+            Method::MasterWorkerVerified => s.haproxies().len() == 2,
         };
         if wait("steady state", limit, || settled(&s).then_some(())).is_err() {
             if interrupted() {
@@ -275,6 +457,7 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
         requests: ok + failed,
         failed,
         retried,
+        exit,
         serving,
         lost,
         unsettled,

@@ -132,11 +132,13 @@ impl Service {
 
     /// The shipped recipe `examples/FLAVOUR/haproxy`, paths rewritten.
     pub fn install_recipe(&self, flavour: &str) -> Result<(), String> {
+        self.install_recipe_from(flavour, "haproxy")
+    }
+
+    /// `examples/FLAVOUR/RECIPE` (`haproxy` or `haproxy-mw`), paths rewritten.
+    pub fn install_recipe_from(&self, flavour: &str, recipe: &str) -> Result<(), String> {
         copy_tree(
-            &Path::new(ROOT)
-                .join("examples")
-                .join(flavour)
-                .join("haproxy"),
+            &Path::new(ROOT).join("examples").join(flavour).join(recipe),
             &self.svc,
         )
         .map_err(|e| e.to_string())?;
@@ -174,12 +176,25 @@ impl Service {
 
     /// examples/haproxy.cfg with this service's paths and port, answering `version`.
     pub fn write_config(&self, version: &str) -> Result<(), String> {
+        self.write_config_with(version, None)
+    }
+
+    /// The same, and with a backend on `slow` port, `/slow` sent to it.
+    pub fn write_config_with(&self, version: &str, slow: Option<u16>) -> Result<(), String> {
         let template = std::fs::read_to_string(Path::new(ROOT).join("examples/haproxy.cfg"))
             .map_err(|e| e.to_string())?;
-        let text = template
+        let mut text = template
             .replace("/run/haproxy", &self.rundir.to_string_lossy())
-            .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", self.port))
-            .replace("served by pidchain", version);
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", self.port));
+        text = match slow {
+            None => text.replace("served by pidchain", version),
+            Some(port) => {
+                text.replace(
+                    "string \"served by pidchain\"",
+                    &format!("string \"{version}\" if !{{ path_beg /slow }}\n    use_backend slow if {{ path_beg /slow }}"),
+                ) + &format!("\nbackend slow\n    server s 127.0.0.1:{port}\n")
+            }
+        };
         std::fs::create_dir_all(&self.rundir).map_err(|e| e.to_string())?;
         let tmp = self.config.with_extension("new");
         std::fs::write(&tmp, text)
@@ -200,6 +215,17 @@ impl Service {
             .map_err(|e| format!("unable to start {supervisor}: {e}"))?;
         self.supervisor = Some(child);
         Ok(())
+    }
+
+    /// Starts a command (a reload) tagged as this service's.
+    pub fn spawn_command(&self, program: &Path) -> Result<std::process::Child, String> {
+        Command::new(program)
+            .env(TAG, &self.tag)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())
     }
 
     /// Runs a command (a reload) tagged as this service's, to completion.
@@ -295,9 +321,46 @@ pub fn wait<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: pidchain\r\n\r\n";
 
 /// One request on a new connection: the body.
+/// A backend that answers every request after `delay`, on a free port:
+/// requests kept in flight across reloads. Its threads end with the demo.
+pub fn slow_backend(delay: Duration) -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                std::thread::sleep(delay);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
+                );
+            });
+        }
+    });
+    Ok(port)
+}
+
 pub fn fetch(port: u16) -> Result<String, String> {
+    fetch_path(port, "/")
+}
+
+/// One request for `path` on a new connection (answered within 60 s for
+/// /slow, 5 s otherwise): the body, or why it failed.
+pub fn fetch_path(port: u16, path: &str) -> Result<String, String> {
     let mut s = connect(port)?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n")
+    if path != "/" {
+        s.set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(|e| e.to_string())?;
+    }
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
         .map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).map_err(|e| e.to_string())?;

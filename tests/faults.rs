@@ -131,6 +131,11 @@ fn reload_killed_midway() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         kill(reload.id());
         let _ = reload.wait();
+        // Its children go on (that is the point): the outcome is known
+        // once they are done.
+        wait_for("the killed reload's children to finish", || {
+            inst.reload_leftovers().is_empty()
+        });
         // Killed before haproxy started, the old configuration serves on;
         // after, the new one. Either way: settled, no orphan.
         let mut version = "v0";

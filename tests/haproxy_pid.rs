@@ -9,11 +9,7 @@ use std::process::Command;
 /// A foreground haproxy with a stats socket at `dir/stats.sock`.
 fn start_haproxy(procs: &mut Procs, dir: &Path, extra: &[&str]) -> u32 {
     let cfg = dir.join("haproxy.cfg");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::haproxy::free_port();
     write_file(
         &cfg,
         format!(

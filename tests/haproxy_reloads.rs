@@ -22,11 +22,7 @@ fn config(port: u16, body: &str) -> Vec<u8> {
 
 fn start_master(procs: &mut Procs, dir: &Path) -> Master {
     let cfg = dir.join("haproxy.cfg");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::haproxy::free_port();
     write_file(&cfg, &config(port, "v0"), 0o644);
     let sock = dir.join("master.sock").to_str().unwrap().to_owned();
     let pid = procs.start(

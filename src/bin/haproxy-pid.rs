@@ -12,9 +12,8 @@ use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::{info, socket};
 use pidchain::pid::{self, PidList};
-use pidchain::wait::Waiter;
 use std::ffi::{c_char, c_int};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PROG: Prog = Prog {
     name: "haproxy-pid",
@@ -24,11 +23,6 @@ const PROG: Prog = Prog {
   -n var   put the pid in var (default HAPROXY_PID)
 ",
 };
-
-/// How often a waiting haproxy-pid asks again.
-const TICK: Duration = Duration::from_millis(20);
-/// The longest one question may take when not waiting.
-const ANSWER_TIME: Duration = Duration::from_secs(10);
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
@@ -63,17 +57,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             .unwrap_or_else(|| PROG.bad_value(b'e', p.to_bytes(), "a pid"))
     });
 
-    let mut waiter = Waiter::ticking(wait, TICK);
+    let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(4096);
     let answering = loop {
-        // A question started near the deadline still gets its whole answer.
-        let until = waiter.deadline().map_or(Instant::now() + ANSWER_TIME, |d| {
-            d.max(Instant::now() + TICK * 50)
-        });
-        let seen = match socket::query(path, b"show info", &mut answer, until) {
+        let seen = match socket::ask(path, b"show info", &mut answer, &mut waiter) {
             Ok(()) => info::pid(&answer, pid_max),
-            // Between two haproxy processes, or before the first: ask again.
-            Err(socket::QueryError::NotAnswering(_)) if waiter.pause() => continue,
             Err(e) => PROG.socket_failed(shown, &e),
         };
         match (seen, expected) {

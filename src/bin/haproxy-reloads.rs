@@ -13,7 +13,7 @@ use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::{show_proc, socket};
 use pidchain::{env, exec, pid, sys};
 use std::ffi::{c_char, c_int};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PROG: Prog = Prog {
     name: "haproxy-reloads",
@@ -23,11 +23,6 @@ const PROG: Prog = Prog {
   -n var    put the count in var (default HAPROXY_RELOADS)
 ",
 };
-
-/// How often a waiting haproxy-reloads asks again.
-const TICK: Duration = Duration::from_millis(20);
-/// The longest one question may take when not waiting.
-const ANSWER_TIME: Duration = Duration::from_secs(10);
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
@@ -61,17 +56,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let shown = path.to_bytes();
     let pid_max = pid::pid_max();
 
-    let mut waiter = pidchain::wait::Waiter::ticking(wait, TICK);
+    let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(1024);
     let master = loop {
-        let until = waiter.deadline().map_or(Instant::now() + ANSWER_TIME, |d| {
-            d.max(Instant::now() + TICK * 50)
-        });
-        let master = match socket::query(path, b"show proc", &mut answer, until) {
+        // A 2.6 master re-executes itself to reload: its CLI is gone for
+        // a moment, and ask() asks again.
+        let master = match socket::ask(path, b"show proc", &mut answer, &mut waiter) {
             Ok(()) => show_proc::parse(&answer, pid_max),
-            // A 2.6 master re-executes itself to reload: its CLI is gone
-            // for a moment.
-            Err(socket::QueryError::NotAnswering(_)) if waiter.pause() => continue,
             Err(e) => PROG.socket_failed(shown, &e),
         };
         let Some(m) = master else {

@@ -6,10 +6,43 @@
 //! take a half answer for a whole one.
 
 use crate::sys;
+use crate::wait::Waiter;
 use nix::errno::Errno;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How often a waiting question is asked again.
+pub const TICK: Duration = Duration::from_millis(20);
+/// The longest one question may take when not waiting; and the least a
+/// question started near the deadline still gets for its whole answer.
+pub const ANSWER_TIME: Duration = Duration::from_secs(10);
+const LAST_ANSWER_TIME: Duration = Duration::from_secs(1);
+
+/// A waiter for questions: `timeout` in all, asking every TICK.
+pub fn waiter(timeout: Duration) -> Waiter {
+    Waiter::ticking(timeout, TICK)
+}
+
+/// `query`, asked again while nothing answers (between two haproxy
+/// processes, or while a master re-executes itself) and `waiter` allows.
+pub fn ask(
+    path: &CStr,
+    command: &[u8],
+    answer: &mut Vec<u8>,
+    waiter: &mut Waiter,
+) -> Result<(), QueryError> {
+    loop {
+        let now = Instant::now();
+        let until = waiter
+            .deadline()
+            .map_or(now + ANSWER_TIME, |d| d.max(now + LAST_ANSWER_TIME));
+        match query(path, command, answer, until) {
+            Err(QueryError::NotAnswering(_)) if waiter.pause() => continue,
+            r => return r,
+        }
+    }
+}
 
 /// `show info` is about 2 KiB; `show proc` grows by a line per old worker.
 pub const MAX_ANSWER: usize = 64 * 1024;

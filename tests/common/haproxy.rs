@@ -83,7 +83,7 @@ fn set_variable(script: &Path, name: &str, value: &str) {
     super::writing(|| std::fs::write(script, out.join("\n") + "\n")).unwrap();
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -172,6 +172,22 @@ impl Install {
         let mut c = Command::new(self.svc.join("reload"));
         c.env("PATH", path_with_binaries()).env(TAG_VAR, &self.tag);
         c
+    }
+
+    /// What this Install's reload commands started that still runs and is
+    /// not an haproxy of this configuration: a killed reload's children
+    /// (a check, the subshell starting the copy) finish their work.
+    pub fn reload_leftovers(&self) -> Vec<i32> {
+        let haproxies = self.haproxies();
+        super::tagged(&self.tag)
+            .into_iter()
+            .filter(|&p| !haproxies.contains(&(p as u32)))
+            .filter(|p| {
+                // Zombies have done their work.
+                !std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .is_ok_and(|s| s.contains(") Z "))
+            })
+            .collect()
     }
 
     pub fn reload(&self) -> Output {
