@@ -324,3 +324,40 @@ fn disk_full_where_the_pidfile_goes() {
         "v1",
     );
 }
+
+#[test]
+fn a_reload_while_run_is_still_starting_starts_no_copy() {
+    let mut procs = Procs::new();
+    let (inst, svc, pid) = started(&mut procs);
+    // An empty handoff pidfile holds the restarted run in pidfile-read -w
+    // for two seconds: the supervised process is not haproxy yet.
+    std::fs::create_dir_all(&inst.rundir).unwrap();
+    write_file(&inst.handoff(), b"", 0o644);
+    kill(pid);
+    let mut starting = 0;
+    wait_for("run to wait in pidfile-read", || {
+        starting = svc.reported_pid().unwrap_or(0);
+        starting != 0
+            && starting != pid
+            && std::fs::read_to_string(format!("/proc/{starting}/comm"))
+                .is_ok_and(|c| c == "pidfile-read\n")
+    });
+    inst.set_version("v1");
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("haproxy-sf: fatal: no process to take over from"),
+        "{o:?}"
+    );
+    // No copy was started: once run is haproxy, it is the only one.
+    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    settle_and_report(
+        "a reload while run is still starting (refused)",
+        Lost::Measured,
+        &inst,
+        &svc,
+        load,
+        "v1",
+    );
+}
