@@ -421,8 +421,12 @@ impl Install {
     }
 
     /// The master's reload count, as its CLI says (master-worker mode).
+    /// Its CLI can refuse a connection for a moment, as the recipes' own
+    /// first question allows for too.
     pub fn master_reloads(&self) -> u64 {
-        let o = run(Command::new(super::HAPROXY_RELOADS).arg(self.rundir.join("master.sock")));
+        let o = run(Command::new(super::HAPROXY_RELOADS)
+            .args(["-w", "10000"])
+            .arg(self.rundir.join("master.sock")));
         assert_eq!(o.code(), 0, "{o:?}");
         o.out().trim().parse().expect("a count")
     }
