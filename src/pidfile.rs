@@ -70,7 +70,7 @@ struct Opened {
 pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
     let mut buf = [0u8; MAX_SIZE + 1];
     let (timeout, for_file) = match opts.wait {
-        Wait::No => return look(path, opts.consume, &mut buf).map(|n| content(&buf, n)),
+        Wait::No => return last_look(path, opts.consume, &mut buf).map(|n| content(&buf, n)),
         Wait::ForCompletion(t) => (t, false),
         Wait::ForFile(t) => (t, true),
     };
@@ -82,18 +82,46 @@ pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
     // so that a writer never loses the name it writes to.
     loop {
         match look(path, false, &mut buf) {
-            Ok(None) if for_file && waiter.pause() => continue,
-            Ok(None) => return Ok(Content::Missing),
-            Ok(Some(len)) if !is_complete(&buf[..len]) && waiter.pause() => continue,
-            Ok(Some(len)) if !opts.consume => return Ok(content(&buf, Some(len))),
-            Ok(Some(_)) => break,
+            Ok(Look::Missing) if for_file && waiter.pause() => continue,
+            Ok(Look::Missing) => return Ok(Content::Missing),
+            // The writer's rename is an event: no sleep before the next look.
+            Ok(Look::Replaced) if waiter.pause() => continue,
+            Ok(Look::Replaced) => break,
+            Ok(Look::Read(len)) if !is_complete(&buf[..len]) && waiter.pause() => continue,
+            Ok(Look::Read(len)) if !opts.consume => return Ok(content(&buf, Some(len))),
+            Ok(Look::Read(_)) => break,
             // Consuming, the last look says it again, and removes a
             // refused regular file.
             Err(_) if opts.consume => break,
             Err(f) => return Err(f),
         }
     }
-    look(path, true, &mut buf).map(|n| content(&buf, n))
+    last_look(path, opts.consume, &mut buf).map(|n| content(&buf, n))
+}
+
+/// What one look found.
+enum Look {
+    Missing,
+    /// The file opened had no name left by the time it was checked: a
+    /// writer renamed a new one over it (or removed it). Look again.
+    Replaced,
+    Read(usize),
+}
+
+/// Looks that replacements would make fruitless, before giving up.
+const REPLACED_LOOKS: usize = 8;
+
+/// A look that is final: a replaced file is looked at again, a few times;
+/// the length read, or None when there is no file.
+fn last_look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Option<usize>, Failure> {
+    for _ in 0..REPLACED_LOOKS {
+        match look(path, consume, buf)? {
+            Look::Missing => return Ok(None),
+            Look::Replaced => continue,
+            Look::Read(len) => return Ok(Some(len)),
+        }
+    }
+    Ok(None)
 }
 
 /// A file is complete when it ends in a newline (haproxy creates and
@@ -103,18 +131,24 @@ fn is_complete(bytes: &[u8]) -> bool {
 }
 
 /// One look: opens (consuming if asked), checks and reads the file into
-/// `buf`; the length read, or None when it is missing.
-fn look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Option<usize>, Failure> {
+/// `buf`.
+fn look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Look, Failure> {
     let Some(opened) = open(path, consume)? else {
-        return Ok(None);
+        return Ok(Look::Missing);
     };
-    let len = check(path, &opened).and_then(|()| {
-        sys::pread_full(&opened.fd, buf).map_err(|e| Failure::sys("read", path.to_bytes(), e))
+    let found = check(path, &opened).and_then(|named| match named {
+        false => Ok(Look::Replaced),
+        true => sys::pread_full(&opened.fd, buf)
+            .map(Look::Read)
+            .map_err(|e| Failure::sys("read", path.to_bytes(), e)),
     });
     if let Some(private) = &opened.private {
-        sys::unlink(private).map_err(|e| Failure::sys("remove", private.to_bytes(), e))?;
+        match sys::unlink(private) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Failure::sys("remove", private.to_bytes(), e)),
+        }
     }
-    len.map(Some)
+    found
 }
 
 fn content(buf: &[u8], len: Option<usize>) -> Content {
@@ -183,7 +217,8 @@ fn private_name(path: &CStr) -> Result<CString, Failure> {
 /// The safety rules, on the descriptor (not the path, which may have been
 /// swapped since): a regular file with one name, owned by root or the
 /// effective user, not writable by group or others.
-fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
+/// False when the file has no name left (replaced since it was opened).
+fn check(path: &CStr, opened: &Opened) -> Result<bool, Failure> {
     let st = sys::fstat(&opened.fd).map_err(|e| Failure::sys("stat", path.to_bytes(), e))?;
     let removed: &[u8] = if opened.private.is_some() {
         b" (removed)"
@@ -192,6 +227,9 @@ fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
     };
     if !sys::is_type(&st, libc::S_IFREG) {
         return Err(refuse(path, &[kind(&st), removed].concat()));
+    }
+    if st.st_nlink == 0 {
+        return Ok(false);
     }
     // A second name is a hard link: to another daemon's root-owned
     // pidfile, say, planted where fs.protected_hardlinks is off.
@@ -228,7 +266,7 @@ fn check(path: &CStr, opened: &Opened) -> Result<(), Failure> {
         .concat();
         return Err(refuse(path, &why));
     }
-    Ok(())
+    Ok(true)
 }
 
 fn refuse(path: &CStr, why: &[u8]) -> Failure {

@@ -675,3 +675,44 @@ fn w_takes_any_millisecond_count_that_fits_64_bits() {
     let o = wait_output(child);
     assert_eq!((o.code(), o.out().as_str()), (0, "4343\n"), "{o:?}");
 }
+
+#[test]
+fn a_pidfile_replaced_while_it_is_read_is_read_again() {
+    // A writer renaming new pidfiles over the path as fast as it can: the
+    // file pidfile-read opened may have no name left when it checks it.
+    // That is a replacement, not a hostile link count.
+    let d = tempdir();
+    let f = d.path().join("x.pid");
+    std::fs::write(&f, b"5555\n").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, dir, f) = (stop.clone(), d.path().to_owned(), f.clone());
+        std::thread::spawn(move || {
+            let tmp = dir.join("x.pid.tmp");
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::fs::write(&tmp, b"5555\n").unwrap();
+                std::fs::rename(&tmp, &f).unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut runs = Vec::new();
+    for args in [&[][..], &["-w", "1000"]] {
+        for _ in 0..100 {
+            let o = read(&[args, &[f.to_str().unwrap()]].concat());
+            runs.push((args, o));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let renames = writer.join().unwrap();
+    assert!(renames > 100, "the writer hardly ran: {renames} renames");
+    for (args, o) in runs {
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "5555\n"),
+            "{args:?}: {o:?}"
+        );
+    }
+}
