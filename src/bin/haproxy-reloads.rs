@@ -11,7 +11,7 @@ use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::{show_proc, socket};
-use pidchain::{env, exec, pid, sys};
+use pidchain::pid;
 use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
@@ -108,14 +108,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         }
     };
     let count = pid::decimal_u64(master.reloads);
-    if tail.len() <= 1 {
-        let mut line = count;
-        line.push(b'\n');
-        if !sys::write_all(1, &line) {
-            PROG.die(pidchain::diag::EXIT_SYSTEM, &[b"unable to write to stdout"]);
-        }
-        std::process::exit(0);
-    }
-    env::set(var, &count);
-    exec::exec(&PROG, tail)
+    chain::hand_on_value(&PROG, var, Some(&count), tail)
 }
