@@ -8,6 +8,7 @@ CARGO ?= cargo
 HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 # make install STATIC=1 installs what make static built.
 BUILT = $(if $(STATIC),target/$(HOST)/release,target/release)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 PROGS = pidfile-read haproxy-sf sv-pid haproxy-pid haproxy-reloads
 MAN1 = $(PROGS:%=man/%.1)
 MAN7 = man/pidchain.7
@@ -48,6 +49,9 @@ check:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	mandoc -Tlint -Wwarning man/*.[1-8]
 	$(CARGO) test --locked
+	# The .deb and the static tarball, installed and unpacked (root: dpkg).
+	$(MAKE) deb dist
+	$(CARGO) test --locked --test package -- --ignored
 
 # Build, then reload a throwaway supervised haproxy under load (RELOADS=10).
 try:
@@ -71,7 +75,47 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man7/pidchain.7
 	rm -rf $(DESTDIR)$(DOCDIR)
 
+# A Debian package from make install: target/pidchain_VERSION-1_ARCH.deb.
+# Needs dpkg-dev (dpkg-shlibdeps writes the libc dependency).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = target/pidchain_$(VERSION)-1_$(DEB_ARCH).deb
+DEB_ROOT = target/deb/root
+deb: all
+	rm -rf target/deb
+	$(MAKE) install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr
+	gzip -9n $(DEB_ROOT)/usr/share/man/man*/*
+	# As dh_strip does: the compiler's notes are of no use installed.
+	strip --remove-section=.comment --remove-section=.note $(PROGS:%=$(DEB_ROOT)/usr/bin/%)
+	install -m 644 packaging/debian/copyright $(DEB_ROOT)/usr/share/doc/pidchain/
+	gzip -9n <packaging/debian/changelog >$(DEB_ROOT)/usr/share/doc/pidchain/changelog.Debian.gz
+	chmod 644 $(DEB_ROOT)/usr/share/doc/pidchain/changelog.Debian.gz
+	# dpkg-shlibdeps wants a source package's control file: a stub.
+	mkdir -p target/deb/debian $(DEB_ROOT)/DEBIAN
+	printf 'Source: pidchain\n\nPackage: pidchain\nArchitecture: any\n' >target/deb/debian/control
+	cd target/deb && dpkg-shlibdeps -O $(PROGS:%=root/usr/bin/%) | sed -n 's/^shlibs:Depends=//p' >depends
+	sed -e 's/@VERSION@/$(VERSION)-1/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+	  -e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" \
+	  -e "s/@DEPENDS@/$$(cat target/deb/depends)/" \
+	  packaging/debian/control.in >$(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find usr -type f | sort | xargs md5sum >DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB)
+
+# Static binaries, man pages and recipes, laid out under a prefix
+# (bin/, share/man/, share/doc/pidchain/): unpack at /usr/local or /.
+# Files only, no directory entries: unpacking at / never replaces a
+# directory symlink such as /bin -> usr/bin.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+DIST = pidchain-$(VERSION)-$(firstword $(subst -, ,$(HOST)))-linux-static
+dist: static
+	rm -rf target/dist
+	$(MAKE) install STATIC=1 DESTDIR=$(CURDIR)/target/dist PREFIX=
+	install -m 644 LICENSE target/dist/share/doc/pidchain/
+	cd target/dist && find . -type f | sed 's|^\./||' | LC_ALL=C sort >../dist.files && \
+	  tar --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) --no-recursion \
+	    -czf ../$(DIST).tar.gz -T ../dist.files
+	cd target && sha256sum $(DIST).tar.gz >$(DIST).tar.gz.sha256
+
 clean:
 	$(CARGO) clean
 
-.PHONY: all static bench bench-reload syscalls fuzz check try install uninstall clean
+.PHONY: all static deb dist bench bench-reload syscalls fuzz check try install uninstall clean

@@ -361,3 +361,49 @@ fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy
         assert_no_orphan(&inst, &svc);
     }
 }
+
+/// s6: `s6-svwait -U` returns only once haproxy serves, not when it has
+/// merely been started: the configuration loads a large map, so haproxy
+/// runs a while before it answers. The request right after must succeed.
+fn s6_ready_once_haproxy_answers(mode: Mode) {
+    let mut procs = Procs::new();
+    let inst = Install::with_mode(Kind::S6, mode, "v0");
+    inst.set_version_with_large_map("v0", 200_000);
+    let svc = inst.start(&mut procs);
+    let o = run(Command::new("s6-svwait")
+        .args(["-U", "-t", "30000"])
+        .arg(&svc.dir));
+    assert_eq!(o.code(), 0, "{o:?}");
+    assert_eq!(inst.fetch(), Ok("v0".to_owned()), "ready, but not serving");
+    let ready = run(Command::new("s6-svstat")
+        .args(["-o", "up,ready"])
+        .arg(&svc.dir));
+    assert_eq!(ready.out().trim(), "true true", "{ready:?}");
+    inst.wait_settled(&svc, "v0");
+    if mode == Mode::Handoff {
+        // A handoff restarts ./run: ready again only once the new
+        // supervised haproxy answers, not the copy.
+        let before = svc.reported_pid().expect("supervised");
+        inst.set_version_with_large_map("v1", 200_000);
+        let o = inst.reload();
+        assert_eq!(o.code(), 0, "{o:?}");
+        let after = assert_verified(&inst, &svc, before, "v1", "reload");
+        let o = run(Command::new("s6-svwait")
+            .args(["-U", "-t", "30000"])
+            .arg(&svc.dir));
+        assert_eq!(o.code(), 0, "{o:?}");
+        let answering = run(Command::new(HAPROXY_PID).arg(inst.rundir.join("admin.sock")));
+        assert_eq!(answering.out().trim(), after.to_string(), "{answering:?}");
+    }
+    assert_no_orphan(&inst, &svc);
+}
+
+#[test]
+fn s6_is_ready_once_haproxy_answers() {
+    s6_ready_once_haproxy_answers(Mode::Handoff);
+}
+
+#[test]
+fn s6_master_worker_is_ready_once_haproxy_answers() {
+    s6_ready_once_haproxy_answers(Mode::MasterWorker);
+}

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+/// The recipes in the source tree; `Install::from` takes others (an
+/// installed package's).
+pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
 /// The two ways the recipes run haproxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,10 @@ pub struct Install {
     pub rundir: PathBuf,
     pub config: PathBuf,
     pub port: u16,
+    /// Where the recipe and haproxy.cfg were copied from.
+    examples: PathBuf,
+    /// PATH for the supervisor and the reload: where they find pidchain.
+    path: std::ffi::OsString,
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -99,6 +105,23 @@ impl Install {
     }
 
     pub fn with_mode(kind: Kind, mode: Mode, version: &str) -> Install {
+        Install::from(
+            Path::new(EXAMPLES),
+            path_with_binaries(),
+            kind,
+            mode,
+            version,
+        )
+    }
+
+    /// The recipe from `examples`, run with `path` as PATH.
+    pub fn from(
+        examples: &Path,
+        path: std::ffi::OsString,
+        kind: Kind,
+        mode: Mode,
+        version: &str,
+    ) -> Install {
         let root = tempdir();
         let dir = match kind {
             Kind::Runit => "runit",
@@ -110,7 +133,7 @@ impl Install {
             Mode::MasterWorker => "haproxy-mw",
         };
         let svc = root.path().join("haproxy");
-        copy_tree(&Path::new(EXAMPLES).join(dir).join(recipe), &svc);
+        copy_tree(&examples.join(dir).join(recipe), &svc);
         let rundir = root.path().join("run");
         let config = root.path().join("haproxy.cfg");
         let inst = Install {
@@ -122,6 +145,8 @@ impl Install {
             config,
             port: free_port(),
             root,
+            examples: examples.to_owned(),
+            path,
         };
         inst.set_version(version);
         for script in ["run", "reload"] {
@@ -144,7 +169,7 @@ impl Install {
     }
 
     pub fn set_version(&self, version: &str) {
-        let cfg = std::fs::read_to_string(Path::new(EXAMPLES).join("haproxy.cfg")).unwrap();
+        let cfg = std::fs::read_to_string(self.examples.join("haproxy.cfg")).unwrap();
         let cfg = cfg
             .replace("/run/haproxy", self.rundir.to_str().unwrap())
             .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", self.port))
@@ -160,7 +185,7 @@ impl Install {
     }
 
     pub fn start(&self, procs: &mut Procs) -> Service {
-        Service::start(procs, self.kind, &self.svc)
+        Service::start_with_path(procs, self.kind, &self.svc, &self.path)
     }
 
     pub fn handoff(&self) -> PathBuf {
@@ -170,7 +195,7 @@ impl Install {
     /// The shipped reload script, as root would run it.
     pub fn reload_command(&self) -> Command {
         let mut c = Command::new(self.svc.join("reload"));
-        c.env("PATH", path_with_binaries()).env(TAG_VAR, &self.tag);
+        c.env("PATH", &self.path).env(TAG_VAR, &self.tag);
         c
     }
 
@@ -395,7 +420,7 @@ impl Install {
     /// The shipped configuration, plus `/slow` sent to a backend on
     /// `backend_port`.
     pub fn set_version_with_slow_backend(&self, version: &str, backend_port: u16) {
-        let cfg = std::fs::read_to_string(Path::new(EXAMPLES).join("haproxy.cfg")).unwrap();
+        let cfg = std::fs::read_to_string(self.examples.join("haproxy.cfg")).unwrap();
         let answer = "string \"served by pidchain\"";
         assert!(cfg.contains(answer), "examples/haproxy.cfg changed");
         let cfg = cfg
@@ -418,6 +443,25 @@ impl Install {
         assert!(cfg.contains(&bind));
         let cfg = cfg.replace(&bind, &format!("{bind}    bind 127.0.0.1:{taken}\n"));
         self.write_config(cfg.as_bytes());
+    }
+
+    /// The shipped configuration, plus a map of `lines` entries looked up
+    /// on every request: an haproxy that takes a while to load and start.
+    pub fn set_version_with_large_map(&self, version: &str, lines: usize) {
+        let map = self.root.path().join("large.map");
+        let text: String = (0..lines)
+            .map(|i| format!("/path/{i} value{i}\n"))
+            .collect();
+        write_file(&map, text.as_bytes(), 0o644);
+        self.set_version(version);
+        let cfg = std::fs::read_to_string(&self.config).unwrap();
+        let answer = "    http-request return";
+        assert!(cfg.contains(answer), "examples/haproxy.cfg changed");
+        let lookup = format!(
+            "    http-request set-var(txn.mapped) path,map({})\n{answer}",
+            map.display()
+        );
+        self.write_config(cfg.replacen(answer, &lookup, 1).as_bytes());
     }
 
     /// The master's reload count, as its CLI says (master-worker mode).

@@ -4,6 +4,7 @@
 //! `s6-svstat`, `svc`, `svstat`) as the independent word on their state.
 
 use super::{Procs, run, wait_for, write_file};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,10 +55,13 @@ pub fn service_dir(
 
 impl Service {
     /// Starts the supervisor on `dir` and waits until it reports a state.
+    /// Its scripts find the built pidchain programs first.
     pub fn start(procs: &mut Procs, kind: Kind, dir: &Path) -> Service {
+        Service::start_with_path(procs, kind, dir, &super::path_with_binaries())
+    }
+
+    pub fn start_with_path(procs: &mut Procs, kind: Kind, dir: &Path, path: &OsStr) -> Service {
         let dir = dir.canonicalize().unwrap();
-        // The service's scripts find the built pidchain programs first.
-        let path = super::path_with_binaries();
         let log = dir.with_extension("log");
         let out = std::fs::File::create(&log).unwrap();
         let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
@@ -70,7 +74,7 @@ impl Service {
         let supervisor = procs.start(
             Command::new(program)
                 .arg(&dir)
-                .env("PATH", &path)
+                .env("PATH", path)
                 .stdout(stdio())
                 .stderr(stdio()),
         );
