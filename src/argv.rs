@@ -12,6 +12,24 @@ pub struct Argv<'a> {
 
 const EMPTY: &[*const c_char] = &[std::ptr::null()];
 
+/// Defines the C `main` of a program (`#![no_main]`), which runs `$run`
+/// on the argv the C runtime passed. Not std's main: it would set SIGPIPE
+/// to ignored and touch the descriptors before the program sees them.
+#[macro_export]
+macro_rules! c_main {
+    ($run:path) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn main(
+            argc: ::std::ffi::c_int,
+            argv: *const *const ::std::ffi::c_char,
+        ) -> ::std::ffi::c_int {
+            // SAFETY: the arguments of the C main.
+            let argv = unsafe { $crate::argv::Argv::from_main(argc, argv) };
+            $run(argv)
+        }
+    };
+}
+
 impl Argv<'static> {
     /// # Safety
     /// `argc` and `argv` must be the values the C runtime passed to `main`.

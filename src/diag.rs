@@ -2,8 +2,12 @@
 //! codes README.md lists. Each message is one write(2) on fd 2; a failed write
 //! is ignored, never a panic (eprintln! would panic on EPIPE).
 
-use crate::getopt::Misuse;
+use crate::getopt::{Misuse, Opt};
 use crate::haproxy::socket::QueryError;
+use crate::number;
+use crate::process::{self, Verdict};
+use crate::sys::{Call, SysError};
+use crate::trust::{Distrust, FileKind};
 use nix::errno::Errno;
 
 /// The pid is not available and the program was not told to go on without it.
@@ -12,37 +16,6 @@ pub const EXIT_USAGE: i32 = 100;
 pub const EXIT_SYSTEM: i32 = 111;
 pub const EXIT_CANNOT_EXEC: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
-
-/// Why a step failed: the exit code and the text that follows `fatal: `.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub code: i32,
-    pub msg: Vec<u8>,
-}
-
-impl Failure {
-    pub fn new(code: i32, parts: &[&[u8]]) -> Self {
-        Failure {
-            code,
-            msg: parts.concat(),
-        }
-    }
-
-    /// `unable to ACTION WHAT: strerror`, exit 111.
-    pub fn sys(action: &str, what: &[u8], errno: Errno) -> Self {
-        Self::new(
-            EXIT_SYSTEM,
-            &[
-                b"unable to ",
-                action.as_bytes(),
-                b" ",
-                what,
-                b": ",
-                errno.desc().as_bytes(),
-            ],
-        )
-    }
-}
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -86,13 +59,81 @@ impl Prog {
         std::process::exit(code)
     }
 
-    pub fn fail(&self, f: Failure) -> ! {
-        self.die(f.code, &[&f.msg])
+    /// `unable to CALL PATH: strerror`, exit 111.
+    pub fn sys_failed(&self, e: &SysError) -> ! {
+        self.die(
+            EXIT_SYSTEM,
+            &[
+                b"unable to ",
+                verb(e.call),
+                b" ",
+                &e.path,
+                b": ",
+                e.errno.desc().as_bytes(),
+            ],
+        )
+    }
+
+    /// The warning for a pid that vetting dropped (`name`: the one asked
+    /// for), or for names that cannot be checked.
+    pub fn vetted(&self, p: u32, verdict: &Verdict, name: Option<&[u8]>) {
+        let p = number::format(p);
+        let dropping: &[u8] = b"dropping pid ";
+        match verdict {
+            Verdict::Keep => {}
+            Verdict::NameUnknown => {
+                self.warn(&[b"/proc is not mounted: not checking process names"])
+            }
+            Verdict::NoSuchProcess => self.warn(&[dropping, &p, b": no such process"]),
+            Verdict::Thread { tgid } => self.warn(&[
+                dropping,
+                &p,
+                b": it is a thread of process ",
+                &number::format(*tgid),
+                b", not a process",
+            ]),
+            Verdict::Zombie => self.warn(&[dropping, &p, b": the process has exited (zombie)"]),
+            Verdict::OtherName => self.warn(&[
+                dropping,
+                &p,
+                b": process is not ",
+                process::comm_of(name.unwrap_or_default()),
+            ]),
+            Verdict::NameUnreadable(e) => self.warn(&[
+                dropping,
+                &p,
+                b": unable to read its name: ",
+                e.desc().as_bytes(),
+            ]),
+        }
+    }
+
+    /// Vetting that needed a name /proc cannot give: exit 111.
+    pub fn name_unknown(&self, p: u32) -> ! {
+        self.die(
+            EXIT_SYSTEM,
+            &[
+                b"unable to check the name of pid ",
+                &number::format(p),
+                b": /proc is not mounted",
+            ],
+        )
     }
 
     pub fn usage(&self) -> ! {
         self.say(2, b"usage: ", &[self.usage.as_bytes()]);
         std::process::exit(EXIT_USAGE)
+    }
+
+    /// Every option a program does not handle itself: -h, -V, one it
+    /// does not know, one without its value.
+    pub fn other_option(&self, opt: Result<Opt, Misuse>) -> ! {
+        match opt {
+            Ok(Opt::Help) => self.help(),
+            Ok(Opt::Version) => self.version(),
+            Ok(Opt::Flag(_) | Opt::Value(..)) => self.usage(),
+            Err(m) => self.misuse(m),
+        }
     }
 
     pub fn misuse(&self, m: Misuse) -> ! {
@@ -167,7 +208,7 @@ impl Prog {
                 &[b"refusing ", path, b": it is not a unix socket"],
             ),
             Owner(u) => {
-                uid = crate::pid::decimal(*u);
+                uid = crate::number::format(*u);
                 (
                     EXIT_NO_PID,
                     &[
@@ -188,7 +229,7 @@ impl Prog {
                 EXIT_SYSTEM,
                 &[
                     b"unable to ",
-                    call.as_bytes(),
+                    verb(*call),
                     b" ",
                     path,
                     b": ",
@@ -197,6 +238,55 @@ impl Prog {
             ),
         };
         self.die(code, parts)
+    }
+}
+
+/// What `unable to ...` says was being done.
+fn verb(call: Call) -> &'static [u8] {
+    match call {
+        Call::Open => b"open",
+        Call::Stat => b"stat",
+        Call::Read => b"read",
+        Call::Rename => b"rename",
+        Call::Remove => b"remove",
+        Call::Use => b"use",
+        Call::Socket => b"create a socket for",
+        Call::Connect => b"connect to",
+        Call::Write => b"write to",
+        Call::Shutdown => b"shutdown",
+        Call::Poll => b"poll",
+    }
+}
+
+/// Why a file is not believed, after `PATH: `.
+pub fn distrust(why: &Distrust) -> Vec<u8> {
+    match *why {
+        Distrust::NotRegular(kind) => match kind {
+            FileKind::Regular => b"it is a regular file".to_vec(),
+            FileKind::SymbolicLink => b"it is a symbolic link".to_vec(),
+            FileKind::Directory => b"it is a directory".to_vec(),
+            FileKind::Fifo => b"it is a FIFO".to_vec(),
+            FileKind::Socket => b"it is a socket".to_vec(),
+            FileKind::Device => b"it is a device".to_vec(),
+            FileKind::Other => b"it is not a regular file".to_vec(),
+        },
+        Distrust::HardLinks(n) => {
+            [b"it has ".as_slice(), &number::format(n), b" hard links"].concat()
+        }
+        Distrust::Owner { uid, euid } => [
+            b"owned by uid ".as_slice(),
+            &number::format(uid),
+            b", neither root nor the effective user (uid ",
+            &number::format(euid),
+            b")",
+        ]
+        .concat(),
+        Distrust::Writable { mode } => [
+            b"writable by group or others (mode ".as_slice(),
+            format!("{mode:04o}").as_bytes(),
+            b")",
+        ]
+        .concat(),
     }
 }
 
@@ -229,9 +319,15 @@ mod tests {
     }
 
     #[test]
-    fn sys_failure_shape() {
-        let f = Failure::sys("open", b"/run/x.pid", Errno::EACCES);
-        assert_eq!(f.code, 111);
-        assert_eq!(f.msg, b"unable to open /run/x.pid: Permission denied");
+    fn distrust_in_words() {
+        assert_eq!(distrust(&Distrust::HardLinks(2)), b"it has 2 hard links");
+        assert_eq!(
+            distrust(&Distrust::Writable { mode: 0o664 }),
+            b"writable by group or others (mode 0664)"
+        );
+        assert_eq!(
+            distrust(&Distrust::Owner { uid: 1000, euid: 0 }),
+            b"owned by uid 1000, neither root nor the effective user (uid 0)"
+        );
     }
 }

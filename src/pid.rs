@@ -1,5 +1,6 @@
 //! What a pid is: plain decimal digits, 2..=pid_max. Pid 1 is never handed on.
 
+use crate::number;
 use crate::sys;
 
 /// The kernel's ceiling when /proc/sys/kernel/pid_max cannot be read.
@@ -8,7 +9,7 @@ pub const PID_MAX_FALLBACK: u32 = 4_194_304;
 pub fn pid_max() -> u32 {
     let mut buf = [0u8; 32];
     match sys::read_file(c"/proc/sys/kernel/pid_max", &mut buf) {
-        Ok(text) => parse_decimal(trim_space(text))
+        Ok(text) => number::parse(number::trim_space(text))
             .filter(|&m| m >= 2)
             .map_or(PID_MAX_FALLBACK, |m| m.min(i32::MAX as u64) as u32),
         Err(_) => PID_MAX_FALLBACK,
@@ -16,45 +17,10 @@ pub fn pid_max() -> u32 {
     .min(i32::MAX as u32)
 }
 
-/// isspace(3) in the C locale: space, \t, \n, \v, \f, \r.
-pub fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// `bytes` without the isspace(3) bytes around it.
-pub fn trim_space(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_space(b))
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
-}
-
-/// Digits only, no sign, no leading zero (a pidfile never has one, and
-/// `010` means 8 to some shells), no overflow.
-/// The one number parser: pids, pid_max and millisecond counts.
-pub fn parse_decimal(token: &[u8]) -> Option<u64> {
-    if token.is_empty() || token[0] == b'0' && token.len() > 1 {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in token {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(value)
-}
-
 /// A valid pid, or None: `0`, `1`, signs, hex, spaces, overflow, garbage
 /// and anything above `pid_max` are all refused.
 pub fn parse(token: &[u8], pid_max: u32) -> Option<u32> {
-    parse_decimal(token)
+    number::parse(token)
         .filter(|&p| (2..=u64::from(pid_max)).contains(&p))
         .map(|p| p as u32)
 }
@@ -112,45 +78,15 @@ impl PidList {
             if i > 0 {
                 out.push(b' ');
             }
-            push_decimal(&mut out, pid);
+            number::push(&mut out, pid);
         }
         out
     }
 }
 
-pub fn push_decimal(out: &mut Vec<u8>, n: u32) {
-    push_decimal_u64(out, u64::from(n))
-}
-
-pub fn push_decimal_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-pub fn decimal(n: u32) -> Vec<u8> {
-    let mut v = Vec::with_capacity(10);
-    push_decimal(&mut v, n);
-    v
-}
-
-pub fn decimal_u64(n: u64) -> Vec<u8> {
-    let mut v = Vec::with_capacity(20);
-    push_decimal_u64(&mut v, n);
-    v
-}
-
+/// A pid as a C string, for a path or an argument: digits hold no NUL.
 pub fn to_cstring(n: u32) -> std::ffi::CString {
-    // SAFETY: decimal digits hold no NUL.
-    unsafe { std::ffi::CString::from_vec_unchecked(decimal(n)) }
+    std::ffi::CString::new(number::format(n)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -203,33 +139,9 @@ mod tests {
         assert_eq!(l.as_slice(), [30, 20, 40]);
         assert_eq!(l.to_bytes(), b"30 20 40");
         assert_eq!(PidList::parse_var(b"", MAX), Some(PidList::new()));
-        for bad in [
-            &b" 2"[..],
-            b"2 ",
-            b"2  3",
-            b"2\t3",
-            b"2,3",
-            b"1",
-            b"2 1",
-            b"2 x",
-        ] {
+        for bad in [" 2", "2 ", "2  3", "2\t3", "2,3", "1", "2 1", "2 x"] {
+            let bad = bad.as_bytes();
             assert_eq!(PidList::parse_var(bad, MAX), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn space_is_what_isspace_says() {
-        assert_eq!(trim_space(b" \t\n\x0b\x0c\r42\r\x0c\x0b\n\t "), b"42");
-        assert_eq!(trim_space(b"\x0b"), b"");
-        assert_eq!(trim_space(b""), b"");
-        assert_eq!(trim_space(b"\xa042\x85"), b"\xa042\x85");
-        assert_eq!(trim_space(b"\x1c42"), b"\x1c42");
-    }
-
-    #[test]
-    fn decimal_round_trips() {
-        for n in [0, 2, 9, 10, 4242, u32::MAX] {
-            assert_eq!(decimal(n), n.to_string().as_bytes());
         }
     }
 

@@ -3,9 +3,11 @@
 //! write, at most 4096 bytes, one pid per line. Optionally consumed
 //! atomically, and optionally waited for.
 
-use crate::diag::{EXIT_NO_PID, Failure};
+use crate::number;
+use crate::pathname;
 use crate::pid::{self, PidList};
-use crate::sys;
+use crate::sys::{self, Call, SysError};
+use crate::trust::{self, Checked, Distrust};
 use crate::wait::Waiter;
 use nix::errno::Errno;
 use std::ffi::{CStr, CString};
@@ -52,7 +54,7 @@ pub fn parse(bytes: &[u8], pid_max: u32) -> Result<PidList, Invalid> {
     }
     let mut pids = PidList::new();
     for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let token = pid::trim_space(line);
+        let token = number::trim_space(line);
         if token.is_empty() {
             continue;
         }
@@ -61,13 +63,37 @@ pub fn parse(bytes: &[u8], pid_max: u32) -> Result<PidList, Invalid> {
     Ok(pids)
 }
 
+/// Why a pidfile was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The trust check refused it; `removed`: it had been consumed (renamed
+    /// away) by then, and is gone.
+    Refused {
+        why: Distrust,
+        removed: bool,
+    },
+    Sys(SysError),
+}
+
+impl From<trust::Error> for Error {
+    fn from(e: trust::Error) -> Self {
+        match e {
+            trust::Error::Distrusted(why) => Error::Refused {
+                why,
+                removed: false,
+            },
+            trust::Error::Sys(e) => Error::Sys(e),
+        }
+    }
+}
+
 /// An open pidfile and, when consumed, the private name it was renamed to.
 struct Opened {
     fd: OwnedFd,
     private: Option<CString>,
 }
 
-pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
+pub fn read(path: &CStr, opts: &Options) -> Result<Content, Error> {
     let mut buf = [0u8; MAX_SIZE + 1];
     let (timeout, for_file) = match opts.wait {
         Wait::No => return last_look(path, opts.consume, &mut buf).map(|n| content(&buf, n)),
@@ -76,7 +102,7 @@ pub fn read(path: &CStr, opts: &Options) -> Result<Content, Failure> {
     };
     // Subscribed before the first look, as s6 does: a change between that
     // look and the watch is not missed.
-    let mut waiter = Waiter::new(timeout, sys::dirname(path.to_bytes()));
+    let mut waiter = Waiter::new(timeout, pathname::dirname(path.to_bytes()));
     // Each look opens the path afresh: a pidfile replaced by rename is
     // another inode. It is consumed only once complete (or out of time),
     // so that a writer never loses the name it writes to.
@@ -113,7 +139,7 @@ const REPLACED_LOOKS: usize = 8;
 
 /// A look that is final: a replaced file is looked at again, a few times;
 /// the length read, or None when there is no file.
-fn last_look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Option<usize>, Failure> {
+fn last_look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Option<usize>, Error> {
     for _ in 0..REPLACED_LOOKS {
         match look(path, consume, buf)? {
             Look::Missing => return Ok(None),
@@ -132,20 +158,29 @@ fn is_complete(bytes: &[u8]) -> bool {
 
 /// One look: opens (consuming if asked), checks and reads the file into
 /// `buf`.
-fn look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Look, Failure> {
+fn look(path: &CStr, consume: bool, buf: &mut [u8]) -> Result<Look, Error> {
     let Some(opened) = open(path, consume)? else {
         return Ok(Look::Missing);
     };
-    let found = check(path, &opened).and_then(|named| match named {
-        false => Ok(Look::Replaced),
-        true => sys::pread_full(&opened.fd, buf)
+    let removed = opened.private.is_some();
+    let found = match trust::check(&opened.fd, path) {
+        Ok(Checked::Unlinked) => Ok(Look::Replaced),
+        Ok(Checked::Trusted) => sys::pread_full(&opened.fd, buf)
             .map(Look::Read)
-            .map_err(|e| Failure::sys("read", path.to_bytes(), e)),
-    });
+            .map_err(|e| Error::Sys(SysError::new(Call::Read, path.to_bytes(), e))),
+        Err(trust::Error::Distrusted(why)) => Err(Error::Refused { why, removed }),
+        Err(trust::Error::Sys(e)) => Err(Error::Sys(e)),
+    };
     if let Some(private) = &opened.private {
-        match sys::unlink(private) {
+        match nix::unistd::unlink(private.as_c_str()) {
             Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(Failure::sys("remove", private.to_bytes(), e)),
+            Err(e) => {
+                return Err(Error::Sys(SysError::new(
+                    Call::Remove,
+                    private.to_bytes(),
+                    e,
+                )));
+            }
         }
     }
     found
@@ -156,7 +191,7 @@ fn content(buf: &[u8], len: Option<usize>) -> Content {
         return Content::Missing;
     };
     let bytes = &buf[..len];
-    if pid::trim_space(bytes).is_empty() {
+    if number::trim_space(bytes).is_empty() {
         return Content::Empty;
     }
     match parse(bytes, pid::pid_max()) {
@@ -167,122 +202,49 @@ fn content(buf: &[u8], len: Option<usize>) -> Content {
 
 /// Opens `path` (renamed first to a private name when consuming, so that
 /// of two consumers exactly one gets the file). None when it is missing.
-fn open(path: &CStr, consume: bool) -> Result<Option<Opened>, Failure> {
-    // Look before opening, so that a device or FIFO is never opened at all.
-    // What decides is the fstat of the open descriptor, in check().
-    match sys::lstat(path) {
-        Err(Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(Failure::sys("stat", path.to_bytes(), e)),
-        Ok(st) if !sys::is_type(&st, libc::S_IFREG) => return Err(refuse(path, kind(&st))),
-        Ok(_) => {}
+fn open(path: &CStr, consume: bool) -> Result<Option<Opened>, Error> {
+    if trust::look(path)?.is_none() {
+        return Ok(None);
     }
     let private = if consume {
         let p = private_name(path)?;
-        match sys::rename(path, &p) {
+        match nix::fcntl::renameat(None, path, None, p.as_c_str()) {
             Ok(()) => Some(p),
             Err(Errno::ENOENT) => return Ok(None), // another consumer won
-            Err(e) => return Err(Failure::sys("rename", path.to_bytes(), e)),
+            Err(e) => return Err(Error::Sys(SysError::new(Call::Rename, path.to_bytes(), e))),
         }
     } else {
         None
     };
-    let target = private.as_deref().unwrap_or(path);
-    match sys::open(target, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK) {
-        Ok(fd) => Ok(Some(Opened { fd, private })),
-        Err(e) => {
-            if let Some(p) = &private {
-                let _ = sys::unlink(p);
-            }
-            match e {
-                Errno::ENOENT => Ok(None),
-                Errno::ELOOP => Err(refuse(path, b"it is a symbolic link")),
-                e => Err(Failure::sys("open", path.to_bytes(), e)),
-            }
+    let opened = trust::open(private.as_deref().unwrap_or(path));
+    match opened {
+        Ok(Some(fd)) => return Ok(Some(Opened { fd, private })),
+        Ok(None) => {}
+        Err(_) => {}
+    }
+    if let Some(p) = &private {
+        let _ = nix::unistd::unlink(p.as_c_str());
+    }
+    // Errors name the path asked for, not the private name.
+    match opened {
+        Err(trust::Error::Sys(e)) => {
+            Err(Error::Sys(SysError::new(e.call, path.to_bytes(), e.errno)))
         }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(None),
     }
 }
 
 /// `.NAME.pidfile-read.PID` beside the file: rename(2) is atomic only
 /// within one filesystem, and our pid makes the name ours.
-fn private_name(path: &CStr) -> Result<CString, Failure> {
+fn private_name(path: &CStr) -> Result<CString, Error> {
     let bytes = path.to_bytes();
     let mut name = b".".to_vec();
-    name.extend_from_slice(sys::basename(bytes));
+    name.extend_from_slice(pathname::basename(bytes));
     name.extend_from_slice(b".pidfile-read.");
-    pid::push_decimal(&mut name, sys::getpid() as u32);
-    sys::join(sys::dirname(bytes), &name)
-        .ok_or_else(|| Failure::sys("rename", bytes, Errno::EINVAL))
-}
-
-/// The safety rules, on the descriptor (not the path, which may have been
-/// swapped since): a regular file with one name, owned by root or the
-/// effective user, not writable by group or others.
-/// False when the file has no name left (replaced since it was opened).
-fn check(path: &CStr, opened: &Opened) -> Result<bool, Failure> {
-    let st = sys::fstat(&opened.fd).map_err(|e| Failure::sys("stat", path.to_bytes(), e))?;
-    let removed: &[u8] = if opened.private.is_some() {
-        b" (removed)"
-    } else {
-        b""
-    };
-    if !sys::is_type(&st, libc::S_IFREG) {
-        return Err(refuse(path, &[kind(&st), removed].concat()));
-    }
-    if st.st_nlink == 0 {
-        return Ok(false);
-    }
-    // A second name is a hard link: to another daemon's root-owned
-    // pidfile, say, planted where fs.protected_hardlinks is off.
-    if st.st_nlink != 1 {
-        let why = [
-            b"it has ".as_slice(),
-            &pid::decimal(st.st_nlink as u32),
-            b" hard links",
-            removed,
-        ]
-        .concat();
-        return Err(refuse(path, &why));
-    }
-    let euid = sys::geteuid();
-    if st.st_uid != 0 && st.st_uid != euid {
-        let why = [
-            b"owned by uid ".as_slice(),
-            &pid::decimal(st.st_uid),
-            b", neither root nor the effective user (uid ",
-            &pid::decimal(euid),
-            b")",
-            removed,
-        ]
-        .concat();
-        return Err(refuse(path, &why));
-    }
-    if st.st_mode & (libc::S_IWGRP | libc::S_IWOTH) != 0 {
-        let why = [
-            b"writable by group or others (mode ".as_slice(),
-            format!("{:04o}", st.st_mode & 0o7777).as_bytes(),
-            b")",
-            removed,
-        ]
-        .concat();
-        return Err(refuse(path, &why));
-    }
-    Ok(true)
-}
-
-fn refuse(path: &CStr, why: &[u8]) -> Failure {
-    Failure::new(EXIT_NO_PID, &[b"refusing ", path.to_bytes(), b": ", why])
-}
-
-fn kind(st: &libc::stat) -> &'static [u8] {
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG => b"it is a regular file",
-        libc::S_IFLNK => b"it is a symbolic link",
-        libc::S_IFDIR => b"it is a directory",
-        libc::S_IFIFO => b"it is a FIFO",
-        libc::S_IFSOCK => b"it is a socket",
-        libc::S_IFCHR | libc::S_IFBLK => b"it is a device",
-        _ => b"it is not a regular file",
-    }
+    number::push(&mut name, nix::unistd::getpid().as_raw() as u32);
+    pathname::join(pathname::dirname(bytes), &name)
+        .ok_or_else(|| Error::Sys(SysError::new(Call::Rename, bytes, Errno::EINVAL)))
 }
 
 #[cfg(test)]

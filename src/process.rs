@@ -7,7 +7,8 @@
 //! bystander named `haproxy` would otherwise pass for one, and haproxy's
 //! SIGUSR1 would kill the bystander.
 
-use crate::pid;
+use crate::number;
+use crate::pid::{self, PidList};
 use crate::sys;
 use nix::errno::Errno;
 use nix::sys::signal::kill;
@@ -37,6 +38,46 @@ pub enum Verdict {
     NameUnknown,
     /// /proc/PID/stat could not be read for another reason.
     NameUnreadable(Errno),
+}
+
+/// What to do when the name of a process cannot be known (/proc missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfNameUnknown {
+    /// The caller asked for the check: vetting fails.
+    Fail,
+    /// Go on without the name check.
+    Skip,
+}
+
+/// Keeps the pids that `vet` keeps. `told` hears of each pid dropped,
+/// with its verdict, and, with Skip, once of `NameUnknown` (names are not
+/// checked from then on). With Fail, an unknown name is Err(pid).
+pub fn vet_all(
+    pids: &mut PidList,
+    alive: bool,
+    name: Option<&[u8]>,
+    unknown: IfNameUnknown,
+    mut told: impl FnMut(u32, &Verdict),
+) -> Result<(), u32> {
+    let mut name = name;
+    let mut kept = PidList::new();
+    for &p in pids.as_slice() {
+        let mut verdict = vet(p, alive, name);
+        if verdict == Verdict::NameUnknown {
+            if unknown == IfNameUnknown::Fail {
+                return Err(p);
+            }
+            told(p, &verdict);
+            name = None;
+            verdict = vet(p, alive, None);
+        }
+        match verdict {
+            Verdict::Keep => kept.push(p),
+            other => told(p, &other),
+        }
+    }
+    *pids = kept;
+    Ok(())
 }
 
 /// Checks `pid` when asked (`alive` or a `name`): a live process, not a
@@ -120,16 +161,16 @@ fn parse_tgid(status: &[u8]) -> Option<u32> {
     let line = status
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"Tgid:"))?;
-    pid::parse(pid::trim_space(line), u32::MAX)
+    pid::parse(number::trim_space(line), u32::MAX)
 }
 
 fn proc_path(pid: u32, file: &[u8]) -> std::ffi::CString {
     let mut path = b"/proc/".to_vec();
-    pid::push_decimal(&mut path, pid);
+    number::push(&mut path, pid);
     path.push(b'/');
     path.extend_from_slice(file);
-    // SAFETY: digits and a fixed name hold no NUL.
-    unsafe { std::ffi::CString::from_vec_unchecked(path) }
+    // Digits and a fixed name hold no NUL.
+    std::ffi::CString::new(path).unwrap_or_default()
 }
 
 /// Name and state from /proc/PID/stat. The name may hold spaces and
@@ -142,7 +183,7 @@ fn parse_stat(stat: &[u8]) -> Option<(&[u8], u8)> {
 }
 
 pub fn proc_is_mounted() -> bool {
-    sys::exists(c"/proc/self/comm")
+    nix::unistd::access(c"/proc/self/comm", nix::unistd::AccessFlags::F_OK).is_ok()
 }
 
 #[cfg(test)]

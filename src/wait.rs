@@ -3,8 +3,10 @@
 //! can be missed when the directory itself appears late). Never a busy loop.
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 /// Longest sleep between two looks when inotify is watching.
@@ -15,7 +17,7 @@ const TICK_POLLED: Duration = Duration::from_millis(5);
 pub struct Waiter {
     /// None: further than the clock can count (`-w` takes any u64), never.
     deadline: Option<Instant>,
-    inotify: Option<OwnedFd>,
+    inotify: Option<Inotify>,
     /// Sleep between two looks when nothing is watched.
     tick: Duration,
 }
@@ -59,17 +61,13 @@ impl Waiter {
             None => Duration::MAX,
         };
         match &self.inotify {
-            Some(fd) => {
+            Some(inotify) => {
                 let ms = left.min(TICK_WATCHED).as_micros().div_ceil(1000).max(1);
-                let mut pfd = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd. EINTR just means look again.
-                let ready = unsafe { libc::poll(&mut pfd, 1, ms as libc::c_int) };
-                if ready > 0 {
-                    drain(fd);
+                let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
+                // EINTR just means look again.
+                let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+                if poll(&mut fds, timeout).is_ok_and(|n| n > 0) {
+                    drain(inotify);
                 }
             }
             None => std::thread::sleep(left.min(self.tick)),
@@ -78,34 +76,28 @@ impl Waiter {
     }
 }
 
-fn watch(dir: &[u8]) -> Option<OwnedFd> {
+fn watch(dir: &[u8]) -> Option<Inotify> {
     let dir = CString::new(dir).ok()?;
-    // SAFETY: plain syscalls on valid arguments.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: fd is ours.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mask = libc::IN_CREATE
-        | libc::IN_MOVED_TO
-        | libc::IN_MODIFY
-        | libc::IN_CLOSE_WRITE
-        | libc::IN_ATTRIB;
-    // SAFETY: valid fd and C string.
-    let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), mask) };
-    (wd >= 0).then_some(fd)
+    let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()?;
+    let mask = AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_MOVED_TO
+        | AddWatchFlags::IN_MODIFY
+        | AddWatchFlags::IN_CLOSE_WRITE
+        | AddWatchFlags::IN_ATTRIB;
+    inotify.add_watch(dir.as_c_str(), mask).ok()?;
+    Some(inotify)
 }
 
 /// Empties the event queue; which event it was does not matter, the
-/// caller looks again at what it waits for.
-fn drain(fd: &OwnedFd) {
+/// caller looks again at what it waits for. Read into a buffer of our
+/// own: nix's read_events would allocate a Vec of them.
+fn drain(inotify: &Inotify) {
     let mut buf = [0u8; 4096];
     loop {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 && Errno::last() != Errno::EINTR {
-            break;
+        match nix::unistd::read(inotify.as_fd().as_raw_fd(), &mut buf) {
+            Ok(n) if n > 0 => continue,
+            Err(Errno::EINTR) => continue,
+            _ => break,
         }
     }
 }

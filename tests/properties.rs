@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use pidchain::argv::Argv;
 use pidchain::getopt::Getopt;
+use pidchain::number;
 use pidchain::pid::{self, PidList};
 use pidchain::pidfile;
 use pidchain::supervise;
@@ -38,7 +39,10 @@ fn pidfile_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn lines_of(input: &[u8]) -> Vec<&[u8]> {
-    input.split(|&b| b == b'\n').map(pid::trim_space).collect()
+    input
+        .split(|&b| b == b'\n')
+        .map(number::trim_space)
+        .collect()
 }
 
 proptest! {
@@ -50,7 +54,7 @@ proptest! {
             let lines = lines_of(&input);
             for &p in pids.as_slice() {
                 prop_assert!((2..=MAX).contains(&p));
-                prop_assert!(lines.contains(&pid::decimal(p).as_slice()), "{p} not a line of {input:?}");
+                prop_assert!(lines.contains(&number::format(p).as_slice()), "{p} not a line of {input:?}");
             }
             // Every non-blank line became a pid, or the file would be invalid.
             prop_assert!(lines.iter().all(|l| l.is_empty() || pid::parse(l, MAX).is_some()));
@@ -68,7 +72,7 @@ proptest! {
             let tokens: Vec<&[u8]> = input.split(|&b| b == b' ').collect();
             for &p in list.as_slice() {
                 prop_assert!((2..=MAX).contains(&p));
-                prop_assert!(tokens.contains(&pid::decimal(p).as_slice()));
+                prop_assert!(tokens.contains(&number::format(p).as_slice()));
             }
             prop_assert_eq!(list.to_bytes().is_empty(), input.is_empty());
         }

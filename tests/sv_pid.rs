@@ -270,7 +270,7 @@ fn untrustworthy_status_files_are_refused() {
         (
             &runit_up[..18],
             0o666,
-            "writable by someone other than root",
+            "writable by group or others (mode 0666)",
         ),
     ];
     for (status, mode, why) in cases {
@@ -289,6 +289,18 @@ fn untrustworthy_status_files_are_refused() {
             "{o:?}"
         );
     }
+    // The trust check a pidfile gets: a second name (a hard link to some
+    // other root-owned file) is refused, where the same status alone is read.
+    let root = tempdir();
+    let (dir, _control) = fake_supervised(root.path(), &runit_up[..18], 0o644);
+    assert_eq!(sv_pid(&[], &dir).out(), "21569\n");
+    std::fs::hard_link(dir.join("supervise/status"), root.path().join("other")).unwrap();
+    let o = sv_pid(&[], &dir);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr.contains("invalid status file ") && o.stderr.contains(": it has 2 hard links"),
+        "{o:?}"
+    );
     // Without runit's stat file, 20 bytes are daemontools-encore's: and the
     // same bytes then mean something else entirely (state byte 0: stopped).
     let root = tempdir();

@@ -2,6 +2,7 @@
 //! space-separated tokens, literally, and in 2..=pid_max.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use pidchain::number;
 use pidchain::pid::{self, PidList};
 
 fuzz_target!(|data: &[u8]| {
@@ -9,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         let tokens: Vec<&[u8]> = data.split(|&b| b == b' ').collect();
         for &p in list.as_slice() {
             assert!((2..=pid::PID_MAX_FALLBACK).contains(&p));
-            assert!(tokens.contains(&pid::decimal(p).as_slice()));
+            assert!(tokens.contains(&number::format(p).as_slice()));
         }
     }
 });

@@ -2,7 +2,7 @@
 //! lines, literally, and in 2..=pid_max.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pidchain::{pid, pidfile};
+use pidchain::{number, pid, pidfile};
 
 fuzz_target!(|data: &[u8]| {
     for pid_max in [pid::PID_MAX_FALLBACK, 32768, 2] {
@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
             let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).collect();
             for &p in pids.as_slice() {
                 assert!((2..=pid_max).contains(&p));
-                assert!(lines.contains(&pid::decimal(p).as_slice()));
+                assert!(lines.contains(&number::format(p).as_slice()));
             }
         }
     }

@@ -12,7 +12,8 @@ use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::{info, socket};
 use pidchain::pid::{self, PidList};
-use std::ffi::{c_char, c_int};
+use pidchain::{number, usage};
+
 use std::time::Duration;
 
 const PROG: Prog = Prog {
@@ -24,10 +25,9 @@ const PROG: Prog = Prog {
 ",
 };
 
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // SAFETY: the arguments of the C main.
-    let argv = unsafe { Argv::from_main(argc, argv) };
+pidchain::c_main!(run);
+
+fn run(argv: Argv<'static>) -> ! {
     let mut var: &[u8] = b"HAPROXY_PID";
     let mut wait = Duration::ZERO;
     let mut expected = None;
@@ -35,27 +35,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut opts = Getopt::new(argv, b"w:e:n:");
     for opt in opts.by_ref() {
         match opt {
-            Ok(Opt::Value(c @ b'w', ms)) => wait = chain::millis(&PROG, c, ms),
+            Ok(Opt::Value(c @ b'w', ms)) => wait = usage::millis(&PROG, c, ms),
             Ok(Opt::Value(b'e', p)) => expected = Some(p),
-            Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
-            Ok(Opt::Help) => PROG.help(),
-            Ok(Opt::Version) => PROG.version(),
-            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
-            Err(m) => PROG.misuse(m),
+            Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
+            other => PROG.other_option(other),
         }
     }
-    let Some(path) = argv.get(opts.optind()) else {
-        PROG.usage()
-    };
-    let path = chain::named(&PROG, "socket", path);
-    chain::program(&PROG, argv, opts.optind() + 1);
-    let tail = argv.tail(opts.optind() + 1);
+    let (path, tail) = usage::operand(&PROG, argv, opts.optind(), "socket");
     let shown = path.to_bytes();
     let pid_max = pid::pid_max();
-    let expected = expected.map(|p| {
-        pid::parse(p.to_bytes(), pid_max)
-            .unwrap_or_else(|| PROG.bad_value(b'e', p.to_bytes(), "a pid"))
-    });
+    let expected = expected.map(|p| usage::pid(&PROG, b'e', p, pid_max));
 
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(4096);
@@ -73,9 +62,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                 &[
                     shown,
                     b" is answered by pid ",
-                    &pid::decimal(p),
+                    &number::format(p),
                     b", not ",
-                    &pid::decimal(e),
+                    &number::format(e),
                 ],
             ),
             (None, _) => PROG.die(

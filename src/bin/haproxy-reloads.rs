@@ -12,7 +12,8 @@ use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::{show_proc, socket};
 use pidchain::pid;
-use std::ffi::{c_char, c_int};
+use pidchain::{number, usage};
+
 use std::time::Duration;
 
 const PROG: Prog = Prog {
@@ -24,10 +25,9 @@ const PROG: Prog = Prog {
 ",
 };
 
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // SAFETY: the arguments of the C main.
-    let argv = unsafe { Argv::from_main(argc, argv) };
+pidchain::c_main!(run);
+
+fn run(argv: Argv<'static>) -> ! {
     let mut var: &[u8] = b"HAPROXY_RELOADS";
     let mut wait = Duration::ZERO;
     let mut after = None;
@@ -35,24 +35,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut opts = Getopt::new(argv, b"w:a:n:");
     for opt in opts.by_ref() {
         match opt {
-            Ok(Opt::Value(c @ b'w', ms)) => wait = chain::millis(&PROG, c, ms),
-            Ok(Opt::Value(b'a', n)) => match pid::parse_decimal(n.to_bytes()) {
+            Ok(Opt::Value(c @ b'w', ms)) => wait = usage::millis(&PROG, c, ms),
+            Ok(Opt::Value(b'a', n)) => match number::parse(n.to_bytes()) {
                 Some(n) => after = Some(n),
                 None => PROG.bad_value(b'a', n.to_bytes(), "a reload count"),
             },
-            Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
-            Ok(Opt::Help) => PROG.help(),
-            Ok(Opt::Version) => PROG.version(),
-            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
-            Err(m) => PROG.misuse(m),
+            Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
+            other => PROG.other_option(other),
         }
     }
-    let Some(path) = argv.get(opts.optind()) else {
-        PROG.usage()
-    };
-    let path = chain::named(&PROG, "socket", path);
-    chain::program(&PROG, argv, opts.optind() + 1);
-    let tail = argv.tail(opts.optind() + 1);
+    let (path, tail) = usage::operand(&PROG, argv, opts.optind(), "socket");
     let shown = path.to_bytes();
     let pid_max = pid::pid_max();
 
@@ -83,7 +75,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                     EXIT_NO_PID,
                     &[
                         b"reload ",
-                        &pid::decimal_u64(m.reloads),
+                        &number::format(m.reloads),
                         b" of the master on ",
                         shown,
                         b" failed: its former workers serve on",
@@ -97,16 +89,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                 EXIT_NO_PID,
                 &[
                     b"no reload after ",
-                    &pid::decimal_u64(after),
+                    &number::format(after),
                     b" done by the master on ",
                     shown,
                     b" in time (it has done ",
-                    &pid::decimal_u64(m.reloads),
+                    &number::format(m.reloads),
                     b")",
                 ],
             );
         }
     };
-    let count = pid::decimal_u64(master.reloads);
+    let count = number::format(master.reloads);
     chain::hand_on_value(&PROG, var, Some(&count), tail)
 }

@@ -5,13 +5,14 @@
 //! named like prog. Alone, prints what it would append.
 #![no_main]
 
+use nix::sys::stat::SFlag;
 use pidchain::argv::Argv;
-use pidchain::chain::{self, IfNameUnknown};
 use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, escape};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::{env, exec, sys};
-use std::ffi::{CString, c_char, c_int};
+use pidchain::process::{self, IfNameUnknown};
+use pidchain::{env, exec, number, pathname, sys, usage};
+use std::ffi::{CString, c_char};
 
 const PROG: Prog = Prog {
     name: "haproxy-sf",
@@ -27,10 +28,9 @@ const PROG: Prog = Prog {
 /// The name old processes must have when running alone (no prog to name it).
 const DEFAULT_NAME: &[u8] = b"haproxy";
 
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // SAFETY: the arguments of the C main.
-    let argv = unsafe { Argv::from_main(argc, argv) };
+pidchain::c_main!(run);
+
+fn run(argv: Argv<'static>) -> ! {
     let mut stop = c"-sf";
     let mut socket = None;
     let mut vars: Vec<&[u8]> = Vec::new();
@@ -41,14 +41,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Flag(b't')) => stop = c"-st",
-            Ok(Opt::Value(b'x', s)) => socket = Some(chain::named(&PROG, "socket", s)),
-            Ok(Opt::Value(c @ b'n', v)) => vars.push(chain::var_name(&PROG, c, v)),
+            Ok(Opt::Value(b'x', s)) => socket = Some(usage::named(&PROG, "socket", s)),
+            Ok(Opt::Value(c @ b'n', v)) => vars.push(usage::var_name(&PROG, c, v)),
             Ok(Opt::Flag(b'u')) => checked = false,
             Ok(Opt::Flag(b'r')) => required = true,
-            Ok(Opt::Help) => PROG.help(),
-            Ok(Opt::Version) => PROG.version(),
-            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
-            Err(m) => PROG.misuse(m),
+            other => PROG.other_option(other),
         }
     }
     if vars.is_empty() {
@@ -56,8 +53,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     }
     let prog_argv = argv.tail(opts.optind());
     let alone = prog_argv.len() <= 1;
-    let name = chain::program(&PROG, argv, opts.optind())
-        .map_or(DEFAULT_NAME, |p| sys::basename(p.to_bytes()));
+    let name = usage::program(&PROG, argv, opts.optind())
+        .map_or(DEFAULT_NAME, |p| pathname::basename(p.to_bytes()));
 
     let mut pids = PidList::new();
     let mut pid_max = None;
@@ -78,14 +75,20 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let me = if pids.is_empty() {
         0
     } else {
-        sys::getpid() as u32
+        nix::unistd::getpid().as_raw() as u32
     };
     if pids.as_slice().contains(&me) {
-        PROG.warn(&[b"dropping pid ", &pid::decimal(me), b": it is this process"]);
+        PROG.warn(&[
+            b"dropping pid ",
+            &number::format(me),
+            b": it is this process",
+        ]);
         pids.retain(|&p| p != me);
     }
     if checked {
-        chain::vet_all(&PROG, &mut pids, true, Some(name), IfNameUnknown::Skip);
+        let told = |p, verdict: &_| PROG.vetted(p, verdict, Some(name));
+        // Skip: never Err.
+        let _ = process::vet_all(&mut pids, true, Some(name), IfNameUnknown::Skip, told);
     }
     // A reload's daemonized copy must take over or not start at all: cold,
     // it would run beside the supervised haproxy, unsupervised.
@@ -99,8 +102,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut appended: Vec<CString> = Vec::new();
     if !pids.is_empty() {
         if let Some(s) = socket {
-            match sys::stat(s) {
-                Ok(st) if sys::is_type(&st, libc::S_IFSOCK) => {
+            match nix::sys::stat::stat(s) {
+                Ok(st) if sys::is_type(&st, SFlag::S_IFSOCK) => {
                     appended.push(c"-x".into());
                     appended.push(s.into());
                 }

@@ -5,12 +5,14 @@
 #![no_main]
 
 use pidchain::argv::Argv;
-use pidchain::chain::{self, IfNameUnknown};
+use pidchain::chain;
+use pidchain::diag;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::PidList;
-use pidchain::pidfile::{self, Content, Invalid, Wait};
-use std::ffi::{c_char, c_int};
+use pidchain::pidfile::{self, Content, Error, Invalid, Wait};
+use pidchain::process::{self, IfNameUnknown};
+use pidchain::usage;
 
 const PROG: Prog = Prog {
     name: "pidfile-read",
@@ -25,10 +27,9 @@ const PROG: Prog = Prog {
 ",
 };
 
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // SAFETY: the arguments of the C main.
-    let argv = unsafe { Argv::from_main(argc, argv) };
+pidchain::c_main!(run);
+
+fn run(argv: Argv<'static>) -> ! {
     let mut var: &[u8] = b"PIDFILE_PID";
     let mut read = pidfile::Options {
         consume: false,
@@ -41,28 +42,20 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut opts = Getopt::new(argv, b"n:dow:W:ac:");
     for opt in opts.by_ref() {
         match opt {
-            Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
+            Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
             Ok(Opt::Flag(b'd')) => read.consume = true,
             Ok(Opt::Flag(b'o')) => optional = true,
             Ok(Opt::Value(c @ b'w', ms)) => {
-                read.wait = Wait::ForCompletion(chain::millis(&PROG, c, ms))
+                read.wait = Wait::ForCompletion(usage::millis(&PROG, c, ms))
             }
-            Ok(Opt::Value(c @ b'W', ms)) => read.wait = Wait::ForFile(chain::millis(&PROG, c, ms)),
+            Ok(Opt::Value(c @ b'W', ms)) => read.wait = Wait::ForFile(usage::millis(&PROG, c, ms)),
             Ok(Opt::Flag(b'a')) => alive = true,
-            Ok(Opt::Value(_, n)) => name = Some(chain::named(&PROG, "name", n).to_bytes()),
-            Ok(Opt::Help) => PROG.help(),
-            Ok(Opt::Version) => PROG.version(),
-            Ok(Opt::Flag(_)) => PROG.usage(),
-            Err(m) => PROG.misuse(m),
+            Ok(Opt::Value(_, n)) => name = Some(usage::named(&PROG, "name", n).to_bytes()),
+            other => PROG.other_option(other),
         }
     }
-    let Some(file) = argv.get(opts.optind()) else {
-        PROG.usage()
-    };
-    let file = chain::named(&PROG, "file", file);
+    let (file, tail) = usage::operand(&PROG, argv, opts.optind(), "file");
     let path = file.to_bytes();
-    chain::program(&PROG, argv, opts.optind() + 1);
-    let tail = argv.tail(opts.optind() + 1);
 
     let no_pid = |why: &[&[u8]]| -> PidList {
         if !optional {
@@ -85,10 +78,20 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             }
             no_pid(msg)
         }
-        Err(failure) => PROG.fail(failure),
+        Err(Error::Sys(e)) => PROG.sys_failed(&e),
+        Err(Error::Refused { why, removed }) => {
+            let removed: &[u8] = if removed { b" (removed)" } else { b"" };
+            PROG.die(
+                EXIT_NO_PID,
+                &[b"refusing ", path, b": ", &diag::distrust(&why), removed],
+            )
+        }
     };
     if (alive || name.is_some()) && !pids.is_empty() {
-        chain::vet_all(&PROG, &mut pids, alive, name, IfNameUnknown::Fail);
+        let told = |p, verdict: &_| PROG.vetted(p, verdict, name);
+        if let Err(p) = process::vet_all(&mut pids, alive, name, IfNameUnknown::Fail, told) {
+            PROG.name_unknown(p);
+        }
         if pids.is_empty() {
             no_pid(&[b"no usable pid in ", path]);
         }

@@ -8,13 +8,14 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
+use pidchain::diag;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::supervise::{self, Observation, State};
-use pidchain::sys;
+use pidchain::supervise::{self, Error, Observation, State};
+use pidchain::sys::SysError;
 use pidchain::wait::Waiter;
-use std::ffi::{c_char, c_int};
+use pidchain::{number, pathname, usage};
 
 const PROG: Prog = Prog {
     name: "sv-pid",
@@ -26,10 +27,9 @@ const PROG: Prog = Prog {
 ",
 };
 
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // SAFETY: the arguments of the C main.
-    let argv = unsafe { Argv::from_main(argc, argv) };
+pidchain::c_main!(run);
+
+fn run(argv: Argv<'static>) -> ! {
     let mut var: &[u8] = b"SV_PID";
     let mut optional = false;
     let mut wait = None;
@@ -38,29 +38,18 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut opts = Getopt::new(argv, b"n:ow:N:");
     for opt in opts.by_ref() {
         match opt {
-            Ok(Opt::Value(c @ b'n', v)) => var = chain::var_name(&PROG, c, v),
+            Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
             Ok(Opt::Flag(b'o')) => optional = true,
-            Ok(Opt::Value(c @ b'w', ms)) => wait = Some(chain::millis(&PROG, c, ms)),
+            Ok(Opt::Value(c @ b'w', ms)) => wait = Some(usage::millis(&PROG, c, ms)),
             Ok(Opt::Value(b'N', p)) => old = Some(p),
-            Ok(Opt::Help) => PROG.help(),
-            Ok(Opt::Version) => PROG.version(),
-            Ok(Opt::Flag(_) | Opt::Value(..)) => PROG.usage(),
-            Err(m) => PROG.misuse(m),
+            other => PROG.other_option(other),
         }
     }
-    let Some(dir) = argv.get(opts.optind()) else {
-        PROG.usage()
-    };
-    let dir = chain::named(&PROG, "servicedir", dir);
+    let (dir, tail) = usage::operand(&PROG, argv, opts.optind(), "servicedir");
     let shown = dir.to_bytes();
-    chain::program(&PROG, argv, opts.optind() + 1);
-    let tail = argv.tail(opts.optind() + 1);
     let pid_max = pid::pid_max();
-    let old = old.map(|p| {
-        pid::parse(p.to_bytes(), pid_max)
-            .unwrap_or_else(|| PROG.bad_value(b'N', p.to_bytes(), "a pid"))
-    });
-    let still = old.map(|p| [b" is still up as pid ".as_slice(), &pid::decimal(p)].concat());
+    let old = old.map(|p| usage::pid(&PROG, b'N', p, pid_max));
+    let still = old.map(|p| [b" is still up as pid ".as_slice(), &number::format(p)].concat());
 
     let mut waiter = None;
     let pids = loop {
@@ -90,14 +79,17 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             ),
             Ok(Observation::NoStatus) => (b"service ", b" has no status yet", false),
             // An untrustworthy status file: exit 1, or a warning with -o.
-            Err(f) if f.code == EXIT_NO_PID && optional => {
-                PROG.warn(&[b"ignoring ", &f.msg]);
+            Err(e) => {
+                let why = untrusted(&e).unwrap_or_else(|s| PROG.sys_failed(s));
+                if !optional {
+                    PROG.die(EXIT_NO_PID, &[&why]);
+                }
+                PROG.warn(&[b"ignoring ", &why]);
                 break PidList::new();
             }
-            Err(f) => PROG.fail(f),
         };
         if let Some(t) = wait {
-            let watched = sys::join(shown, b"supervise")
+            let watched = pathname::join(shown, b"supervise")
                 .map(|p| p.into_bytes())
                 .unwrap_or_default();
             if waiter
@@ -117,4 +109,21 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         break PidList::new();
     };
     chain::hand_on(&PROG, var, &pids, tail)
+}
+
+/// What is wrong with a service directory's state, in words; a failed
+/// call is not the state's fault.
+fn untrusted(e: &Error) -> Result<Vec<u8>, &SysError> {
+    let (what, path, why): (&[u8], &[u8], Vec<u8>) = match e {
+        Error::Distrusted { path, why } => (b"status file ", path, diag::distrust(why)),
+        Error::Invalid { path, why } => (b"status file ", path, why.0.as_bytes().to_vec()),
+        Error::Unsteady { path } => (
+            b"status file ",
+            path,
+            b"it keeps changing while being read".to_vec(),
+        ),
+        Error::ControlNotFifo { path } => (b"control ", path, b"it is not a FIFO".to_vec()),
+        Error::Sys(e) => return Err(e),
+    };
+    Ok([b"invalid ".as_slice(), what, path, b": ", &why].concat())
 }

@@ -2,14 +2,14 @@
 //! the pid of the process that accepted the connection. After a takeover,
 //! that is the new process: the old one stops accepting as it soft-stops.
 
-use crate::pid;
+use crate::{number, pid};
 
 /// The `Pid:` line's pid, if the answer has a valid one.
 pub fn pid(answer: &[u8], pid_max: u32) -> Option<u32> {
     answer
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"Pid:"))
-        .and_then(|v| pid::parse(pid::trim_space(v), pid_max))
+        .and_then(|v| pid::parse(number::trim_space(v), pid_max))
 }
 
 #[cfg(test)]

@@ -40,11 +40,11 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
     let mut section: &[u8] = b"";
     for line in answer.split(|&b| b == b'\n') {
         if let Some(name) = line.strip_prefix(b"# ") {
-            section = crate::pid::trim_space(name);
+            section = crate::number::trim_space(name);
             continue;
         }
         let mut fields = line
-            .split(|&b| crate::pid::is_space(b))
+            .split(|&b| crate::number::is_space(b))
             .filter(|f| !f.is_empty());
         let (Some(pid), Some(kind), Some(reloads)) = (fields.next(), fields.next(), fields.next())
         else {
@@ -53,10 +53,10 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
         match kind {
             b"master" if master.is_none() => {
                 let pid = crate::pid::parse(pid, pid_max)?;
-                let reloads = crate::pid::parse_decimal(reloads)?;
+                let reloads = crate::number::parse(reloads)?;
                 let failed = match (fields.next(), fields.next()) {
                     (Some(b"[failed:"), Some(n)) => {
-                        Some(crate::pid::parse_decimal(n.strip_suffix(b"]")?)?)
+                        Some(crate::number::parse(n.strip_suffix(b"]")?)?)
                     }
                     _ => None,
                 };

@@ -5,11 +5,14 @@
 //! to the end: a client that stops early (socat's 0.5 s default) can
 //! take a half answer for a whole one.
 
-use crate::sys;
+use crate::sys::{self, Call};
 use crate::wait::Waiter;
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{self, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, UnixAddr};
+use nix::sys::stat::SFlag;
 use std::ffi::CStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How often a waiting question is asked again.
@@ -60,7 +63,7 @@ pub enum QueryError {
     TimedOut,
     TooLong,
     /// A call failed for another reason: the call and errno.
-    Sys(&'static str, Errno),
+    Sys(Call, Errno),
 }
 
 /// Sends `command` and a newline to the socket at `path`, shuts the
@@ -73,15 +76,15 @@ pub fn query(
     deadline: Instant,
 ) -> Result<(), QueryError> {
     answer.clear();
-    let st = match sys::lstat(path) {
+    let st = match nix::sys::stat::lstat(path) {
         Ok(st) => st,
         Err(Errno::ENOENT) => return Err(QueryError::NotAnswering(Errno::ENOENT)),
-        Err(e) => return Err(QueryError::Sys("stat", e)),
+        Err(e) => return Err(QueryError::Sys(Call::Stat, e)),
     };
-    if !sys::is_type(&st, libc::S_IFSOCK) {
+    if !sys::is_type(&st, SFlag::S_IFSOCK) {
         return Err(QueryError::NotASocket);
     }
-    if st.st_uid != 0 && st.st_uid != sys::geteuid() {
+    if st.st_uid != 0 && st.st_uid != nix::unistd::geteuid().as_raw() {
         return Err(QueryError::Owner(st.st_uid));
     }
     let fd = connect(path)?;
@@ -89,41 +92,33 @@ pub fn query(
     line.extend_from_slice(command);
     line.push(b'\n');
     send_all(&fd, &line)?;
-    // SAFETY: shutdown on a socket we own.
-    if unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) } < 0 {
-        return Err(lost(Errno::last(), "shutdown"));
-    }
+    socket::shutdown(fd.as_raw_fd(), Shutdown::Write).map_err(|e| lost(e, Call::Shutdown))?;
     let mut chunk = [0u8; 4096];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(QueryError::TimedOut);
         }
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-        // SAFETY: one valid pollfd.
-        match unsafe { libc::poll(&mut pfd, 1, ms) } {
-            0 => return Err(QueryError::TimedOut),
-            n if n < 0 && Errno::last() == Errno::EINTR => continue,
-            n if n < 0 => return Err(QueryError::Sys("poll", Errno::last())),
-            _ => {}
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => return Err(QueryError::TimedOut),
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(QueryError::Sys(Call::Poll, e)),
         }
-        // SAFETY: chunk is valid for its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
-        match n {
-            0 => return Ok(()),
-            n if n > 0 => {
-                if answer.len() + n as usize > MAX_ANSWER {
+        match nix::unistd::read(fd.as_raw_fd(), &mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                if answer.len() + n > MAX_ANSWER {
                     return Err(QueryError::TooLong);
                 }
-                answer.extend_from_slice(&chunk[..n as usize]);
+                answer.extend_from_slice(&chunk[..n]);
             }
-            _ if Errno::last() == Errno::EINTR => {}
-            _ => return Err(lost(Errno::last(), "read")),
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(e) => return Err(lost(e, Call::Read)),
         }
     }
 }
@@ -133,63 +128,39 @@ pub fn query(
 /// disposition is the caller's, passed through untouched).
 fn send_all(fd: &OwnedFd, mut buf: &[u8]) -> Result<(), QueryError> {
     while !buf.is_empty() {
-        // SAFETY: buf is valid for buf.len() bytes.
-        let n = unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if n > 0 {
-            buf = &buf[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return Err(lost(Errno::last(), "write to"));
+        match socket::send(fd.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(lost(e, Call::Write)),
         }
     }
     Ok(())
 }
 
 fn connect(path: &CStr) -> Result<OwnedFd, QueryError> {
-    let bytes = path.to_bytes();
-    // SAFETY: a zeroed sockaddr_un is valid; sun_path is filled below.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    if bytes.len() >= addr.sun_path.len() {
-        return Err(QueryError::Sys("connect to", Errno::ENAMETOOLONG));
-    }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (d, &s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = s as libc::c_char;
-    }
-    // SAFETY: plain socket(2).
-    let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(QueryError::Sys("create a socket for", Errno::last()));
-    }
-    // SAFETY: raw was just created and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // ENAMETOOLONG for a path that does not fit sun_path.
+    let addr = UnixAddr::new(path).map_err(|e| QueryError::Sys(Call::Connect, e))?;
+    let fd = socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| QueryError::Sys(Call::Socket, e))?;
     loop {
-        // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        let rc = unsafe { libc::connect(raw, (&raw const addr).cast(), len) };
-        if rc == 0 {
-            return Ok(fd);
-        }
-        match Errno::last() {
-            Errno::EINTR => continue,
-            e @ (Errno::ECONNREFUSED | Errno::ENOENT | Errno::EAGAIN) => {
+        match socket::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => return Ok(fd),
+            Err(Errno::EINTR) => continue,
+            Err(e @ (Errno::ECONNREFUSED | Errno::ENOENT | Errno::EAGAIN)) => {
                 return Err(QueryError::NotAnswering(e));
             }
-            e => return Err(QueryError::Sys("connect to", e)),
+            Err(e) => return Err(QueryError::Sys(Call::Connect, e)),
         }
     }
 }
 
 /// The peer went away mid-answer: a reloading or stopping haproxy.
-fn lost(e: Errno, call: &'static str) -> QueryError {
+fn lost(e: Errno, call: Call) -> QueryError {
     match e {
         Errno::EPIPE | Errno::ECONNRESET => QueryError::NotAnswering(e),
         e => QueryError::Sys(call, e),

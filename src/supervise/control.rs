@@ -5,28 +5,29 @@
 //! Never by taking `supervise/lock`: a supervisor starting at that moment
 //! would fail to get it and exit.
 
-use crate::diag::{EXIT_NO_PID, Failure};
-use crate::sys;
+use super::Error;
+use crate::sys::{self, Call, SysError};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::SFlag;
 use std::ffi::CStr;
 
-pub fn supervisor_listening(control: &CStr) -> Result<bool, Failure> {
+pub fn supervisor_listening(control: &CStr) -> Result<bool, Error> {
     let shown = control.to_bytes();
     // Nothing is written; the descriptor is closed when `fd` drops.
     let fd = match sys::open(
         control,
-        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW,
     ) {
         Ok(fd) => fd,
         Err(Errno::ENXIO | Errno::ENOENT) => return Ok(false),
-        Err(e) => return Err(Failure::sys("open", shown, e)),
+        Err(e) => return Err(Error::Sys(SysError::new(Call::Open, shown, e))),
     };
-    let st = sys::fstat(&fd).map_err(|e| Failure::sys("stat", shown, e))?;
-    if !sys::is_type(&st, libc::S_IFIFO) {
-        return Err(Failure::new(
-            EXIT_NO_PID,
-            &[b"invalid control ", shown, b": it is not a FIFO"],
-        ));
+    let st = sys::fstat(&fd).map_err(|e| Error::Sys(SysError::new(Call::Stat, shown, e)))?;
+    if !sys::is_type(&st, SFlag::S_IFIFO) {
+        return Err(Error::ControlNotFifo {
+            path: shown.to_vec(),
+        });
     }
     Ok(true)
 }

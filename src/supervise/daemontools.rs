@@ -12,19 +12,15 @@
 
 use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size};
 
+const SUPERVISOR: Supervisor = Supervisor::Daemontools;
+
 pub const SIZE: usize = 18;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
     expect_size(b, "daemontools", &[SIZE])?;
     let (pid, paused, want) = daemontools_head(b, pid_max, true)?;
     let state = if pid == 0 { State::Down } else { State::Up };
-    Ok(Status {
-        supervisor: Supervisor::Daemontools,
-        state,
-        pid,
-        paused,
-        want,
-    })
+    Ok(Status::new(SUPERVISOR, state, pid, paused, want))
 }
 
 #[cfg(test)]

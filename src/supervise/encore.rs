@@ -16,6 +16,8 @@
 
 use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size};
 
+const SUPERVISOR: Supervisor = Supervisor::DaemontoolsEncore;
+
 pub const SIZE: usize = 20;
 pub const SIZE_WITH_LOG: usize = 40;
 
@@ -39,13 +41,7 @@ pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
     if state == State::Up && pid == 0 {
         return Err(Invalid("running with pid 0 is impossible".into()));
     }
-    Ok(Status {
-        supervisor: Supervisor::DaemontoolsEncore,
-        state,
-        pid,
-        paused,
-        want,
-    })
+    Ok(Status::new(SUPERVISOR, state, pid, paused, want))
 }
 
 #[cfg(test)]

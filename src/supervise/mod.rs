@@ -9,8 +9,9 @@ pub mod encore;
 pub mod runit;
 pub mod s6;
 
-use crate::diag::{EXIT_NO_PID, Failure};
-use crate::sys;
+use crate::pathname;
+use crate::sys::{self, Call, SysError};
+use crate::trust::{self, Distrust};
 use nix::errno::Errno;
 use std::ffi::{CStr, CString};
 
@@ -54,14 +55,24 @@ pub struct Status {
 }
 
 impl Status {
+    pub fn new(supervisor: Supervisor, state: State, pid: u32, paused: bool, want: Want) -> Self {
+        Status {
+            supervisor,
+            state,
+            pid,
+            paused,
+            want,
+        }
+    }
+
     /// The pid of the service itself: only when it is up.
     pub fn service_pid(&self) -> Option<u32> {
         (self.state == State::Up && self.pid != 0).then_some(self.pid)
     }
 }
 
-/// Why a status file cannot be trusted.
-#[derive(Debug, PartialEq, Eq)]
+/// Why a status file is not one a supervisor wrote: its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub String);
 
 /// The largest status file of any known format (daemontools-encore with a
@@ -150,10 +161,33 @@ pub enum Observation {
     Status(Status),
 }
 
+/// Why a service directory's state was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// supervise/status, at `path`, is not to be believed.
+    Distrusted {
+        path: Vec<u8>,
+        why: Distrust,
+    },
+    /// supervise/status, at `path`, is not a status any supervisor writes.
+    Invalid {
+        path: Vec<u8>,
+        why: Invalid,
+    },
+    /// daemontools-encore's status kept changing while being read.
+    Unsteady {
+        path: Vec<u8>,
+    },
+    /// supervise/control, at `path`, is not the FIFO a supervisor keeps.
+    ControlNotFifo {
+        path: Vec<u8>,
+    },
+    Sys(SysError),
+}
+
 /// Reads the status of the service in `dir`, then checks that a
-/// supervisor is still there to vouch for it. An untrustworthy status
-/// file is a Failure with exit code 1; a failed call, 111.
-pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Failure> {
+/// supervisor is still there to vouch for it.
+pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     let dir = dir.to_bytes();
     let status_path = path(dir, b"status")?;
     let status = read_status(&status_path, dir, pid_max)?;
@@ -166,62 +200,60 @@ pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Failure> {
     })
 }
 
-fn path(dir: &[u8], name: &[u8]) -> Result<CString, Failure> {
+fn path(dir: &[u8], name: &[u8]) -> Result<CString, Error> {
     let mut rel = b"supervise/".to_vec();
     rel.extend_from_slice(name);
-    sys::join(dir, &rel).ok_or_else(|| Failure::sys("use", dir, Errno::EINVAL))
+    pathname::join(dir, &rel)
+        .ok_or_else(|| Error::Sys(SysError::new(Call::Use, dir, Errno::EINVAL)))
 }
 
 /// One read of the whole file. runit, s6 and daemontools replace it by
-/// rename, so one read sees one version; daemontools-encore rewrites it in
-/// place, so for it two equal reads in a row are needed.
-fn read_status(status_path: &CStr, dir: &[u8], pid_max: u32) -> Result<Option<Status>, Failure> {
+/// rename, so one read sees one version (a file replaced since it was
+/// opened is the version that was there a moment ago); daemontools-encore
+/// rewrites it in place, so for it two equal reads in a row are needed.
+fn read_status(status_path: &CStr, dir: &[u8], pid_max: u32) -> Result<Option<Status>, Error> {
     let shown = status_path.to_bytes();
-    let fd = match sys::open(
-        status_path,
-        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => return Ok(None),
-        Err(Errno::ELOOP) => return Err(invalid(shown, "it is a symbolic link")),
-        Err(e) => return Err(Failure::sys("open", shown, e)),
+    let trusted = trust::open(status_path).and_then(|fd| match fd {
+        Some(fd) => trust::check(&fd, status_path).map(|_| Some(fd)),
+        None => Ok(None),
+    });
+    let fd = match trusted {
+        Ok(Some(fd)) => fd,
+        Ok(None) => return Ok(None),
+        Err(trust::Error::Distrusted(why)) => {
+            return Err(Error::Distrusted {
+                path: shown.to_vec(),
+                why,
+            });
+        }
+        Err(trust::Error::Sys(e)) => return Err(Error::Sys(e)),
     };
-    let st = sys::fstat(&fd).map_err(|e| Failure::sys("stat", shown, e))?;
-    if !sys::is_type(&st, libc::S_IFREG) {
-        return Err(invalid(shown, "it is not a regular file"));
-    }
-    if st.st_uid != 0 && st.st_uid != sys::geteuid()
-        || st.st_mode & (libc::S_IWGRP | libc::S_IWOTH) != 0
-    {
-        return Err(invalid(
-            shown,
-            "it is writable by someone other than root or the effective user",
-        ));
-    }
-    let runit_files = || path(dir, b"stat").is_ok_and(|p| sys::exists(&p));
+    let runit_files = || {
+        path(dir, b"stat").is_ok_and(|p| {
+            nix::unistd::access(p.as_c_str(), nix::unistd::AccessFlags::F_OK).is_ok()
+        })
+    };
     let mut buf = [0u8; MAX_SIZE + 1];
     let mut previous: Option<([u8; MAX_SIZE + 1], usize)> = None;
     for _ in 0..ENCORE_READS {
-        let len = sys::pread_full(&fd, &mut buf).map_err(|e| Failure::sys("read", shown, e))?;
-        let status = decode(&buf[..len], runit_files, pid_max)
-            .map_err(|Invalid(why)| invalid(shown, &why))?;
+        let len = sys::pread_full(&fd, &mut buf)
+            .map_err(|e| Error::Sys(SysError::new(Call::Read, shown, e)))?;
+        let status = decode(&buf[..len], runit_files, pid_max).map_err(|why| Error::Invalid {
+            path: shown.to_vec(),
+            why,
+        })?;
         if status.supervisor != Supervisor::DaemontoolsEncore || previous == Some((buf, len)) {
             return Ok(Some(status));
         }
         previous = Some((buf, len));
     }
-    Err(invalid(shown, "it keeps changing while being read"))
+    Err(Error::Unsteady {
+        path: shown.to_vec(),
+    })
 }
 
 /// Reads of a daemontools-encore status before giving up on two equal ones.
 const ENCORE_READS: usize = 8;
-
-fn invalid(path: &[u8], why: &str) -> Failure {
-    Failure::new(
-        EXIT_NO_PID,
-        &[b"invalid status file ", path, b": ", why.as_bytes()],
-    )
-}
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,8 @@
 
 use super::{Invalid, State, Status, Supervisor, daemontools_head, expect_size, flag};
 
+const SUPERVISOR: Supervisor = Supervisor::Runit;
+
 pub const SIZE: usize = 20;
 
 pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
@@ -27,13 +29,7 @@ pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
         (s @ 0..=1, p) => return Err(Invalid(format!("state {s} with pid {p} is impossible"))),
         (s, _) => return Err(Invalid(format!("state byte is {s}, not 0, 1 or 2"))),
     };
-    Ok(Status {
-        supervisor: Supervisor::Runit,
-        state,
-        pid,
-        paused,
-        want,
-    })
+    Ok(Status::new(SUPERVISOR, state, pid, paused, want))
 }
 
 #[cfg(test)]

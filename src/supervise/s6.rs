@@ -14,6 +14,8 @@
 
 use super::{Invalid, State, Status, Supervisor, Want, checked_pid, expect_size};
 
+const SUPERVISOR: Supervisor = Supervisor::S6;
+
 pub const SIZE: usize = 35;
 pub const SIZE_2_13: usize = 43;
 
@@ -44,13 +46,8 @@ pub fn decode(b: &[u8], pid_max: u32) -> Result<Status, Invalid> {
     } else {
         Want::Down
     };
-    Ok(Status {
-        supervisor: Supervisor::S6,
-        state,
-        pid,
-        paused: flags & PAUSED != 0,
-        want,
-    })
+    let paused = flags & PAUSED != 0;
+    Ok(Status::new(SUPERVISOR, state, pid, paused, want))
 }
 
 #[cfg(test)]
