@@ -6,9 +6,8 @@
 //! processes left over once it has settled. Then the drain: slow requests
 //! kept in flight through back-to-back reloads, time per reload.
 
-use crate::harness::{
-    LoadKind, Service, interrupted, median_p99, slow_backend, wait, without_socket_transfer,
-};
+use crate::harness::{Client, Load, slow_backend};
+use crate::service::{Service, interrupted, median_p99, wait, without_socket_transfer};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -110,7 +109,6 @@ struct Row {
     reloads: usize,
     requests: u64,
     failed: u64,
-    retried: u64,
     exit: Vec<Duration>,
     serving: Vec<Duration>,
     lost: usize,
@@ -140,7 +138,7 @@ pub fn main(reloads: usize) -> Result<(), String> {
     let mut rows = Vec::new();
     // ONLY=text: just the methods whose name contains it.
     let only = std::env::var("ONLY").unwrap_or_default();
-    for load in [LoadKind::NewConnection, LoadKind::KeepAlive] {
+    for load in [Client::NewConnection, Client::KeepAlive] {
         for method in METHODS
             .into_iter()
             .filter(|m| m.name().contains(only.as_str()))
@@ -161,13 +159,12 @@ pub fn main(reloads: usize) -> Result<(), String> {
     );
     println!("command: make bench-reload RELOADS={reloads}\n");
     println!(
-        "{:<36} {:<10} {:>9} {:>7} {:>11} {:>7} {:>9} {:>9} {:>9} {:>9} {:>4} {:>9} {:>9}",
+        "{:<36} {:<10} {:>9} {:>7} {:>11} {:>9} {:>9} {:>9} {:>9} {:>4} {:>9} {:>9}",
         "method",
         "load",
         "requests",
         "failed",
         "failed/100r",
-        "retried",
         "exit med",
         "exit p99",
         "new med",
@@ -180,13 +177,12 @@ pub fn main(reloads: usize) -> Result<(), String> {
         let (exit_median, exit_p99) = median_p99(r.exit);
         let (median, p99) = median_p99(r.serving);
         println!(
-            "{:<36} {:<10} {:>9} {:>7} {:>11.1} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>4} {:>9} {:>9}",
+            "{:<36} {:<10} {:>9} {:>7} {:>11.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>4} {:>9} {:>9}",
             r.method,
             r.load,
             r.requests,
             r.failed,
             r.failed as f64 * 100.0 / r.reloads.max(1) as f64,
-            r.retried,
             exit_median,
             exit_p99,
             median,
@@ -198,8 +194,7 @@ pub fn main(reloads: usize) -> Result<(), String> {
     }
     println!("\nexit: from the reload command to its exit (ms); new: to the new configuration");
     println!("answering (ms). A 0.2 reload exits once verified; 0.1's and bare sv 2 at once.");
-    println!("retried: keep-alive requests whose connection the server closed first, retried");
-    println!("once on a new connection as HTTP clients do; failed counts those that failed again.");
+    println!("failed: every request that did not get its whole 200 response; no client retries.");
     println!("lost: reloads whose new configuration never answered (within 20 s).");
     println!("unsettled: reloads after which the service was not back to its steady state (one");
     println!("supervised haproxy, or master and one worker) within 20 s; left over: processes");
@@ -218,7 +213,7 @@ pub fn main(reloads: usize) -> Result<(), String> {
 /// daemonized copy to drain; master-worker waits for no drain.
 fn drain(reloads: usize) -> Result<(), String> {
     let delay = Duration::from_secs(3);
-    let backend = slow_backend(delay)?;
+    let backend = slow_backend(delay).map_err(|e| e.to_string())?;
     println!(
         "\nDrain: {reloads} back-to-back reloads, four requests of {} s always in flight",
         delay.as_secs()
@@ -256,7 +251,7 @@ fn drain(reloads: usize) -> Result<(), String> {
                 std::thread::spawn(move || {
                     let (mut ok, mut failed) = (0u64, 0u64);
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        match crate::harness::fetch_path(port, "/slow") {
+                        match crate::harness::fetch_path(port, "/slow", Duration::from_secs(60)) {
                             Ok(b) if b == "slow" => ok += 1,
                             _ => failed += 1,
                         }
@@ -345,10 +340,10 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
     })
 }
 
-fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, String> {
+fn run(method: Method, load_kind: Client, reloads: usize) -> Result<Row, String> {
     let load_name = match load_kind {
-        LoadKind::NewConnection => "new conn",
-        LoadKind::KeepAlive => "keep-alive",
+        Client::NewConnection => "new conn",
+        Client::KeepAlive => "keep-alive",
     };
     let mut s = Service::new("bench")?;
     s.write_config("v0")?;
@@ -367,7 +362,7 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
     })?;
     // Past the supervisors' one-second restart throttle.
     std::thread::sleep(Duration::from_millis(1100));
-    let load = crate::harness::Load::start(s.port, load_kind);
+    let load = Load::start(s.port, load_kind, 2, Duration::from_secs(1800));
     let (mut exit, mut serving, mut lost, mut unsettled) = (Vec::new(), Vec::new(), 0, 0);
     let sv = |args: &[&str]| -> Result<(), String> {
         let mut a: Vec<&Path> = args.iter().map(Path::new).collect();
@@ -439,12 +434,13 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
         print!(
             "\r{:<34} {load_name:<10} reload {i}/{reloads}: {} requests, {} failed   ",
             method.name(),
-            load.requests(),
-            load.failed()
+            load.counts().0 + load.counts().1,
+            load.counts().1
         );
         let _ = std::io::stdout().flush();
     }
-    let (ok, failed, retried) = load.finish();
+    let stats = load.finish();
+    let (ok, failed) = (stats.ok, stats.failed);
     // Whatever is still soft-stopping gets the time to finish.
     let _ = wait("the old processes to exit", Duration::from_secs(5), || {
         (s.haproxies().len() <= method.expected()).then_some(())
@@ -456,7 +452,6 @@ fn run(method: Method, load_kind: LoadKind, reloads: usize) -> Result<Row, Strin
         reloads,
         requests: ok + failed,
         failed,
-        retried,
         exit,
         serving,
         lost,

@@ -8,15 +8,19 @@
 //! Every process either starts is killed when it ends, Ctrl-C included.
 
 mod bench;
+#[allow(dead_code)]
+#[path = "../tests/common/harness.rs"]
 mod harness;
+mod service;
 
-use harness::{LoadKind, Service, have, interrupted, median_p99, wait};
+use harness::{Client, Load};
+use service::{Service, have, interrupted, median_p99, wait};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn main() {
-    harness::catch_interrupts();
-    if let Err(e) = harness::use_built_tools() {
+    service::catch_interrupts();
+    if let Err(e) = service::use_built_tools() {
         eprintln!("demo: {e}");
         std::process::exit(100);
     }
@@ -135,7 +139,7 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
     s.start(supervisor)?;
     let limit = Duration::from_secs(20);
     let pid_before = wait("haproxy to start", limit, || s.handed_over("v0"))?;
-    let load = harness::Load::start(s.port, LoadKind::NewConnection);
+    let load = Load::start(s.port, Client::NewConnection, 2, Duration::from_secs(1800));
     let mut r = Report {
         name,
         reloads: 0,
@@ -164,15 +168,15 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
         r.reloads = i;
         print!(
             "\r{name:<6} reload {i}/{reloads}: {} requests, {} failed, supervised pid {}   ",
-            load.requests(),
-            load.failed(),
+            load.counts().0 + load.counts().1,
+            load.counts().1,
             r.pid_after
         );
         let _ = std::io::stdout().flush();
     }
     println!();
-    let (ok, failed, _) = load.finish();
-    r.requests = ok + failed;
-    r.failed = failed;
+    let stats = load.finish();
+    r.requests = stats.ok + stats.failed;
+    r.failed = stats.failed;
     Ok(r)
 }

@@ -6,7 +6,7 @@
 //! none; the rest are downtime the fault itself causes, measured.
 
 mod common;
-use common::haproxy::{Install, Load};
+use common::haproxy::{Client, Install, Load};
 use common::supervisors::{Kind, Service};
 use common::*;
 use std::process::Command;
@@ -70,7 +70,7 @@ fn settle_and_report(
 fn supervised_haproxy_killed() {
     let mut procs = Procs::new();
     let (inst, svc, pid) = started(&mut procs);
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     kill(pid);
     settle_and_report(
         "SIGKILL of the supervised haproxy",
@@ -86,7 +86,7 @@ fn supervised_haproxy_killed() {
 fn daemonized_copy_killed_during_the_handoff() {
     let mut procs = Procs::new();
     let (inst, svc, _) = started(&mut procs);
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     inst.set_version("v1");
     let reload = procs.spawn(
         inst.reload_command()
@@ -121,7 +121,7 @@ fn reload_killed_midway() {
     for delay_ms in [0u64, 40, 80, 120, 160, 200, 300, 500, 800] {
         let mut procs = Procs::new();
         let (inst, svc, _) = started(&mut procs);
-        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
         inst.set_version("v1");
         let mut reload = procs.spawn(
             inst.reload_command()
@@ -165,7 +165,7 @@ fn supervisor_killed_then_restarted() {
         let inst = Install::new(kind, "v0");
         let svc = inst.start(&mut procs);
         let pid = inst.wait_settled(&svc, "v0");
-        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
         svc.kill_supervisor();
         // Its status is stale now: a reload refuses it, changes nothing.
         inst.set_version("v1");
@@ -208,7 +208,7 @@ fn handoff_pidfile_left_empty_incomplete_or_dead() {
         ("naming a dead pid", format!("{dead}\n")),
     ] {
         let (inst, svc, pid) = started(&mut procs);
-        let load = Load::start(inst.port, 2, LOAD_LIMIT);
+        let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
         std::fs::create_dir_all(&inst.rundir).unwrap();
         write_file(&inst.handoff(), content.as_bytes(), 0o644);
         // The supervised haproxy dies: the restarted run finds the pidfile.
@@ -233,7 +233,7 @@ fn handoff_pidfile_left_empty_incomplete_or_dead() {
 fn configuration_broken_between_the_check_and_the_restart() {
     let mut procs = Procs::new();
     let (inst, svc, _) = started(&mut procs);
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     // Hold runsv still so that the restart comes after the configuration
     // is broken: the reload's check passed, the restarted run's does not.
     // SAFETY: signals to the supervisor this test started.
@@ -300,7 +300,7 @@ fn disk_full_where_the_pidfile_goes() {
     let _unmount = Unmount(inst.rundir.clone());
     let svc = inst.start(&mut procs);
     let pid = inst.wait_settled(&svc, "v0");
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     // Fill it: haproxy 2.6 would signal the old process and then fail,
     // silently, to write its pid.
     // dd stops at the end of the space, with an error: that is the point.
@@ -351,7 +351,7 @@ fn a_reload_while_run_is_still_starting_starts_no_copy() {
         "{o:?}"
     );
     // No copy was started: once run is haproxy, it is the only one.
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     settle_and_report(
         "a reload while run is still starting (refused)",
         Lost::Measured,

@@ -9,7 +9,7 @@
 //! --ignored`).
 
 mod common;
-use common::haproxy::{Install, Load, Mode};
+use common::haproxy::{Client, Install, Load, Mode};
 use common::supervisors::Kind;
 use common::*;
 use std::path::{Path, PathBuf};
@@ -136,7 +136,12 @@ fn installed_runit_recipe_reloads_under_load() {
     );
     let svc = inst.start(&mut procs);
     let before = inst.wait_settled(&svc, "v0");
-    let load = Load::start(inst.port, 4, Duration::from_secs(120));
+    let load = Load::start(
+        inst.port,
+        Client::NewConnection,
+        4,
+        Duration::from_secs(120),
+    );
     wait_for("the load to get answers", || inst.fetch().is_ok());
     inst.set_version("v1");
     let o = inst.reload();

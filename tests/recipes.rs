@@ -6,7 +6,7 @@
 //! promises is checked at once, without waiting.
 
 mod common;
-use common::haproxy::{Install, Load, Mode, fetch_path, slow_backend};
+use common::haproxy::{Client, Install, Load, Mode, fetch_path, slow_backend};
 use common::supervisors::{ALL, Kind, Service};
 use common::*;
 use std::process::Command;
@@ -61,7 +61,7 @@ fn assert_verified(inst: &Install, svc: &Service, before: u32, version: &str, wh
 fn reloads_under_load(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();
     let (inst, svc, first) = started(kind, mode, &mut procs);
-    let load = Load::start(inst.port, 2, LOAD_LIMIT);
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     let mut pids = vec![first];
     let mut times = Vec::new();
     for i in 1..=RELOADS {
@@ -148,7 +148,7 @@ fn ten_reloads_at_once_are_each_applied_in_turn() {
         for kind in ALL {
             let mut procs = Procs::new();
             let (inst, svc, first) = started(kind, mode, &mut procs);
-            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             let before = (mode == Mode::MasterWorker).then(|| inst.master_reloads());
             inst.set_version("v1");
             let reloads: Vec<_> = (0..10)
@@ -183,7 +183,7 @@ fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
         for kind in ALL {
             let mut procs = Procs::new();
             let (inst, svc, pid) = started(kind, mode, &mut procs);
-            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             inst.write_config(b"global\n    this is not a keyword\n");
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
@@ -217,7 +217,7 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
         for kind in ALL {
             let mut procs = Procs::new();
             let (inst, svc, pid) = started(kind, mode, &mut procs);
-            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             inst.set_version_with_taken_address("v1", taken_port);
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
@@ -262,7 +262,7 @@ fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
 
 #[test]
 fn slow_requests_in_flight_across_back_to_back_reloads() {
-    let backend = slow_backend(Duration::from_secs(2));
+    let backend = slow_backend(Duration::from_secs(2)).expect("a backend");
     for mode in MODES {
         for kind in ALL {
             let mut procs = Procs::new();
@@ -270,7 +270,7 @@ fn slow_requests_in_flight_across_back_to_back_reloads() {
             inst.set_version_with_slow_backend("v0", backend);
             let svc = inst.start(&mut procs);
             let first = inst.wait_settled(&svc, "v0");
-            let load = Load::start(inst.port, 2, LOAD_LIMIT);
+            let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             let port = inst.port;
             let slow: Vec<_> = (0..3)
                 .map(|_| {

@@ -99,6 +99,7 @@ pub fn cmd(bin: &str) -> Command {
 }
 
 pub mod haproxy;
+pub mod harness;
 pub mod supervisors;
 
 /// PATH with the directory of the built pidchain programs first.
@@ -120,7 +121,7 @@ pub struct Procs {
     tag: String,
 }
 
-pub const TAG_VAR: &str = "PIDCHAIN_TEST_TAG";
+pub use harness::{TAG_VAR, tagged};
 
 /// A tag no other set of processes in this run has.
 pub fn new_tag() -> String {
@@ -129,35 +130,10 @@ pub fn new_tag() -> String {
     format!("{}-{n}", std::process::id())
 }
 
-/// Pids of live processes that carry `tag`.
-pub fn tagged(tag: &str) -> Vec<i32> {
-    let needle = format!("{TAG_VAR}={tag}\0").into_bytes();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
-        })
-        .collect()
-}
-
 /// Kills, by pid, every process that carries `tag`, until none is left
 /// (or DEADLINE passes).
 pub fn kill_tagged(tag: &str) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = tagged(tag);
-        if left.is_empty() || Instant::now() > deadline {
-            break;
-        }
-        for p in left {
-            // SAFETY: kill(2) on a process this test started.
-            unsafe { libc::kill(p, libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    harness::kill_tagged(tag, DEADLINE)
 }
 
 impl Default for Procs {

@@ -1,0 +1,273 @@
+//! What the demonstration and the reload benchmark share on top of the
+//! test harness: a throwaway haproxy service in a temporary directory on
+//! a loopback port, and the cleanup of every process started, Ctrl-C
+//! included.
+
+use crate::harness::{self, TAG_VAR};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+pub fn catch_interrupts() {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+pub fn have(tool: &str) -> bool {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join(tool).is_file())
+}
+
+/// Puts the built pidchain programs (beside target/*/examples/) first in
+/// PATH, for this process and everything it starts.
+pub fn use_built_tools() -> Result<(), String> {
+    let tools = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_default();
+    if !tools.join("sv-pid").is_file() {
+        return Err("build the tools first (make try, make bench-reload)".into());
+    }
+    let old = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(&old)))
+        .map_err(|e| e.to_string())?;
+    // SAFETY: called before any thread is started.
+    unsafe { std::env::set_var("PATH", path) };
+    Ok(())
+}
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A service directory under a supervisor, with its haproxy configuration.
+pub struct Service {
+    pub dir: PathBuf,
+    pub svc: PathBuf,
+    pub rundir: PathBuf,
+    pub config: PathBuf,
+    pub port: u16,
+    tag: String,
+    supervisor: Option<Child>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.supervisor {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Every process this service's commands started, daemonized
+        // haproxy copies included.
+        harness::kill_tagged(&self.tag, Duration::from_secs(2));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Service {
+    fn layout(&self) -> harness::Layout<'_> {
+        harness::Layout {
+            port: self.port,
+            config: &self.config,
+            rundir: &self.rundir,
+        }
+    }
+
+    /// An empty service directory named `name`, and a free loopback port.
+    pub fn new(name: &str) -> Result<Service, String> {
+        let tag = format!("{}-{name}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("pidchain-demo.{tag}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let port = harness::free_port().map_err(|e| e.to_string())?;
+        Ok(Service {
+            svc: dir.join("haproxy"),
+            rundir: dir.join("run"),
+            config: dir.join("haproxy.cfg"),
+            dir,
+            port,
+            tag,
+            supervisor: None,
+        })
+    }
+
+    /// The shipped recipe `examples/FLAVOUR/haproxy`, paths rewritten.
+    pub fn install_recipe(&self, flavour: &str) -> Result<(), String> {
+        self.install_recipe_from(flavour, "haproxy")
+    }
+
+    /// `examples/FLAVOUR/RECIPE` (`haproxy` or `haproxy-mw`), paths rewritten.
+    pub fn install_recipe_from(&self, flavour: &str, recipe: &str) -> Result<(), String> {
+        let examples = Path::new(ROOT).join("examples");
+        harness::copy_tree(&examples.join(flavour).join(recipe), &self.svc)
+            .map_err(|e| e.to_string())?;
+        harness::point_recipe(&self.svc, &self.config, &self.rundir, None)
+    }
+
+    /// A service directory whose run script is `run` (`$CONFIG` in it replaced).
+    pub fn install_run(&self, run: &str) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(&self.svc).map_err(|e| e.to_string())?;
+        let p = self.svc.join("run");
+        std::fs::write(&p, run.replace("$CONFIG", &self.config.to_string_lossy()))
+            .and_then(|()| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| e.to_string())
+    }
+
+    /// examples/haproxy.cfg with this service's paths and port, answering `version`.
+    pub fn write_config(&self, version: &str) -> Result<(), String> {
+        self.write_config_with(version, None)
+    }
+
+    /// The same, and with a backend on `slow` port, `/slow` sent to it.
+    pub fn write_config_with(&self, version: &str, slow: Option<u16>) -> Result<(), String> {
+        let examples = Path::new(ROOT).join("examples");
+        let mut text = harness::config(&examples, &self.rundir, self.port, version)?;
+        if let Some(port) = slow {
+            text = harness::with_slow_backend(&text, version, port);
+        }
+        std::fs::create_dir_all(&self.rundir).map_err(|e| e.to_string())?;
+        harness::write_by_rename(&self.config, text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    pub fn start(&mut self, supervisor: &str) -> Result<(), String> {
+        let log =
+            std::fs::File::create(self.dir.join("supervisor.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(supervisor)
+            .arg(&self.svc)
+            .env(TAG_VAR, &self.tag)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("unable to start {supervisor}: {e}"))?;
+        self.supervisor = Some(child);
+        Ok(())
+    }
+
+    /// Starts a command (a reload) tagged as this service's.
+    pub fn spawn_command(&self, program: &Path) -> Result<std::process::Child, String> {
+        Command::new(program)
+            .env(TAG_VAR, &self.tag)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs a command (a reload) tagged as this service's, to completion.
+    pub fn command(&self, program: &Path, args: &[&Path]) -> Result<(), String> {
+        let out = Command::new(program)
+            .args(args)
+            .env(TAG_VAR, &self.tag)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed: {}",
+                program.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// How many lines the supervisor and haproxy printed contain `text`.
+    pub fn log_count(&self, text: &str) -> usize {
+        std::fs::read_to_string(self.dir.join("supervisor.log"))
+            .unwrap_or_default()
+            .matches(text)
+            .count()
+    }
+
+    /// The last lines the supervisor and haproxy printed, for an error.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("supervisor.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
+    }
+
+    pub fn supervised_pid(&self) -> Option<u32> {
+        let o = Command::new("sv-pid")
+            .arg("-o")
+            .arg(&self.svc)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    }
+
+    /// Live haproxy processes running this configuration.
+    pub fn haproxies(&self) -> Vec<u32> {
+        harness::haproxies(&self.config)
+    }
+
+    pub fn serves(&self, version: &str) -> bool {
+        harness::fetch(self.port).is_ok_and(|b| b == version)
+    }
+
+    /// After a handoff, what the tests check too (`harness::settled`): the
+    /// new version served, the handoff pidfile consumed and nothing left of
+    /// it, one haproxy, the supervised one.
+    pub fn handed_over(&self, version: &str) -> Option<u32> {
+        let supervised = self.supervised_pid();
+        harness::settled(&self.layout(), version, supervised, false).ok()
+    }
+}
+
+/// Polls `f` until it gives a value, the time runs out, or Ctrl-C.
+pub fn wait<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T, String> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        if interrupted() {
+            return Err("interrupted".into());
+        }
+        if Instant::now() > end {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Removes `-x "$SOCKET"` (sh) or `-x ${SOCKET}` (execline) from a recipe.
+pub fn without_socket_transfer(script: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(script).map_err(|e| e.to_string())?;
+    let out = text
+        .replace(" -x \"$SOCKET\"", "")
+        .replace(" -x ${SOCKET}", "");
+    if out == text {
+        return Err(format!("{} passes no -x", script.display()));
+    }
+    std::fs::write(script, out).map_err(|e| e.to_string())
+}
+
+pub fn median_p99(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let at = |q: f64| {
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    (at(0.5), at(0.99))
+}

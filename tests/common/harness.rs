@@ -1,0 +1,464 @@
+//! The harness the integration tests and the demonstration share (the
+//! demo, `make try` and `make bench-reload`, includes this file by path):
+//! a shipped recipe copied with only its paths rewritten, haproxy's
+//! configuration, free ports, tagged processes, the haproxies of one
+//! configuration, the state a reload must end in, one HTTP client, a slow
+//! backend and the load generator. std and libc only; errors are Strings,
+//! and the caller decides whether one is a panic.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The recipes and haproxy.cfg in the source tree.
+pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+
+/// Carried in the environment by every process a test or the demo
+/// starts, and by whatever those start in turn (a service in its own
+/// session, a daemonized haproxy), so that all are found and killed.
+pub const TAG_VAR: &str = "PIDCHAIN_TAG";
+
+/// Which recipe: `examples/KIND/haproxy` or `examples/KIND/haproxy-mw`.
+pub fn recipe_dir(examples: &Path, kind: &str, master_worker: bool) -> std::path::PathBuf {
+    let recipe = if master_worker {
+        "haproxy-mw"
+    } else {
+        "haproxy"
+    };
+    examples.join(kind).join(recipe)
+}
+
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets `name` in a shipped script: `NAME=value` in sh, `define NAME
+/// value` in execline. An error if the script does not have it there.
+pub fn set_variable(script: &Path, name: &str, value: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(script).map_err(|e| e.to_string())?;
+    let (sh, el) = (format!("{name}="), format!("define {name} "));
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(
+            |l| match [&sh, &el].into_iter().find(|p| l.starts_with(p.as_str())) {
+                Some(p) => {
+                    found = true;
+                    format!("{p}{value}")
+                }
+                None => l.to_owned(),
+            },
+        )
+        .collect();
+    if !found {
+        return Err(format!("{} sets no {name}", script.display()));
+    }
+    std::fs::write(script, out.join("\n") + "\n").map_err(|e| e.to_string())
+}
+
+/// A recipe's scripts pointed at `config` and `rundir`, and its reload
+/// at `service` with `timeout_ms` (None: as shipped).
+pub fn point_recipe(
+    svc: &Path,
+    config: &Path,
+    rundir: &Path,
+    timeout_ms: Option<u32>,
+) -> Result<(), String> {
+    let (config, rundir) = (config.to_string_lossy(), rundir.to_string_lossy());
+    for script in ["run", "reload"] {
+        let p = svc.join(script);
+        set_variable(&p, "CONFIG", &config)?;
+        set_variable(&p, "RUNDIR", &rundir)?;
+        if script == "reload" {
+            set_variable(&p, "SERVICE", &svc.to_string_lossy())?;
+            if let Some(t) = timeout_ms {
+                set_variable(&p, "TIMEOUT", &t.to_string())?;
+            }
+        }
+    }
+    if svc.join("finish").exists() {
+        set_variable(&svc.join("finish"), "RUNDIR", &rundir)?;
+    }
+    Ok(())
+}
+
+/// `examples/haproxy.cfg` from `examples`, with `rundir` for /run/haproxy,
+/// `port` for the listener, answering `version`.
+pub fn config(examples: &Path, rundir: &Path, port: u16, version: &str) -> Result<String, String> {
+    let cfg = std::fs::read_to_string(examples.join("haproxy.cfg")).map_err(|e| e.to_string())?;
+    let answer = "string \"served by pidchain\"";
+    if !cfg.contains(answer) || !cfg.contains("127.0.0.1:8080") {
+        return Err("examples/haproxy.cfg changed: no answer or address to rewrite".into());
+    }
+    Ok(cfg
+        .replace("/run/haproxy", &rundir.to_string_lossy())
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace("served by pidchain", version))
+}
+
+/// A configuration from `config`, with `/slow` sent to a backend on
+/// `backend_port`.
+pub fn with_slow_backend(cfg: &str, version: &str, backend_port: u16) -> String {
+    let answer = format!("string \"{version}\"");
+    cfg.replace(
+        &answer,
+        &format!("{answer} if !{{ path_beg /slow }}\n    use_backend slow if {{ path_beg /slow }}"),
+    ) + &format!("\nbackend slow\n    server s 127.0.0.1:{backend_port}\n")
+}
+
+/// A configuration from `config` made large: a map of `lines` entries
+/// (written to `map`) looked up on every request, and `backends` more
+/// backends. haproxy takes a while to check it and to start with it.
+pub fn made_large(cfg: &str, map: &Path, lines: usize, backends: usize) -> std::io::Result<String> {
+    let entries: String = (0..lines)
+        .map(|i| format!("/path/{i} value{i}\n"))
+        .collect();
+    std::fs::write(map, entries)?;
+    let answer = "    http-request return";
+    let lookup = format!(
+        "    http-request set-var(txn.mapped) path,map({})\n{answer}",
+        map.display()
+    );
+    let mut cfg = cfg.replacen(answer, &lookup, 1);
+    for b in 0..backends {
+        cfg += &format!("\nbackend b{b}\n    server s 127.0.0.1:9 disabled\n");
+    }
+    Ok(cfg)
+}
+
+/// Replaced by rename, as an editor or a deploy tool would.
+pub fn write_by_rename(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Pids of live processes that carry `tag`.
+pub fn tagged(tag: &str) -> Vec<i32> {
+    let needle = format!("{TAG_VAR}={tag}\0").into_bytes();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+        })
+        .collect()
+}
+
+/// Kills, by pid, every process that carries `tag`, until none is left
+/// or `patience` has passed.
+pub fn kill_tagged(tag: &str, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let left = tagged(tag);
+        if left.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for p in left {
+            // SAFETY: kill(2) on a process this run started.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Live (not zombie) haproxy processes running `config`.
+pub fn haproxies(config: &Path) -> Vec<u32> {
+    let config = config.to_string_lossy();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let mut pids: Vec<u32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            stat.contains("(haproxy) ")
+                && !stat.contains(") Z ")
+                && cmdline.split(|&b| b == 0).any(|a| a == config.as_bytes())
+        })
+        .collect();
+    pids.sort();
+    pids
+}
+
+/// The parent pid of `pid`, from /proc/PID/stat.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
+/// Where one haproxy service lives: its port, configuration and run
+/// directory.
+#[derive(Clone, Copy)]
+pub struct Layout<'a> {
+    pub port: u16,
+    pub config: &'a Path,
+    pub rundir: &'a Path,
+}
+
+/// The state every reload must end in, seen from outside: `version`
+/// served, and, for a handoff, the handoff pidfile consumed (no
+/// `pidfile-read` leftovers either) and exactly one haproxy of `config`,
+/// the `supervised` one; for master-worker, the supervised master and one
+/// worker, its child. The request comes first: a daemonized copy that
+/// answered it is then either gone or seen as a second haproxy.
+pub fn settled(
+    at: &Layout,
+    version: &str,
+    supervised: Option<u32>,
+    master_worker: bool,
+) -> Result<u32, String> {
+    let Layout {
+        port,
+        config,
+        rundir,
+    } = *at;
+    match fetch(port) {
+        Ok(body) if body == version => {}
+        other => return Err(format!("serving {other:?}, not {version}")),
+    }
+    let hs = haproxies(config);
+    let Some(supervised) = supervised.filter(|s| hs.contains(s)) else {
+        return Err(format!("haproxies {hs:?}, supervised {supervised:?}"));
+    };
+    if master_worker {
+        let workers = hs.iter().filter(|&&p| parent_of(p) == Some(supervised));
+        if hs.len() != 2 || workers.count() != 1 {
+            return Err(format!("haproxies {hs:?}, master {supervised}"));
+        }
+        return Ok(supervised);
+    }
+    if rundir.join("handoff.pid").exists() {
+        return Err("handoff pidfile still there".into());
+    }
+    if hs.len() != 1 {
+        return Err(format!("haproxies {hs:?}, supervised {supervised}"));
+    }
+    let litter: Vec<_> = std::fs::read_dir(rundir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name())
+                .filter(|n| n.to_string_lossy().contains("pidfile-read"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !litter.is_empty() {
+        return Err(format!("consumed pidfiles left behind: {litter:?}"));
+    }
+    Ok(supervised)
+}
+
+pub fn connect(port: u16) -> Result<TcpStream, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+    Ok(s)
+}
+
+/// One request for / on a new connection: the body, or why it failed.
+pub fn fetch(port: u16) -> Result<String, String> {
+    fetch_path(port, "/", Duration::from_secs(5))
+}
+
+/// One request for `path` on a new connection, answered within
+/// `patience`: the body, or why it failed.
+pub fn fetch_path(port: u16, path: &str, patience: Duration) -> Result<String, String> {
+    let mut s = connect(port)?;
+    s.set_read_timeout(Some(patience)).ok();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: pidchain\r\n\r\n").as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).map_err(|e| format!("read: {e}"))?;
+    body(&resp).map(|(b, _)| b)
+}
+
+/// The body of a whole `200` response (HTTP/1.0 or 1.1), and whether the
+/// server closes the connection after it.
+fn body(resp: &[u8]) -> Result<(String, bool), String> {
+    let text = String::from_utf8_lossy(resp);
+    if !text.starts_with("HTTP/1.1 200") && !text.starts_with("HTTP/1.0 200") {
+        return Err(format!("response: {:?}", text.lines().next().unwrap_or("")));
+    }
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let close = head.to_ascii_lowercase().contains("connection: close");
+    Ok((body.to_owned(), close))
+}
+
+/// One request on a kept-alive connection; Ok(true) when the server
+/// closes the connection after this response.
+fn keep_alive_request(s: &mut TcpStream) -> Result<bool, String> {
+    s.write_all(b"GET / HTTP/1.1\r\nHost: pidchain\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = s.read(&mut chunk).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("closed before a whole response".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if buf.len() >= end + 4 + len {
+            return body(&buf).map(|(_, close)| close);
+        }
+    }
+}
+
+/// A backend that answers every request after `delay`: requests kept in
+/// flight across reloads. Its threads end with the process.
+pub fn slow_backend(delay: Duration) -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                std::thread::sleep(delay);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
+                );
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// How a load client talks to haproxy. Neither ever retries: a request
+/// that fails is counted failed, as wrk and most non-browser clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// A new connection per request.
+    NewConnection,
+    /// HTTP/1.1 requests on one connection, until the server closes it
+    /// (`Connection: close`); then a new connection for the next request.
+    KeepAlive,
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub ok: u64,
+    pub failed: u64,
+    /// The first few failures, with their reasons.
+    pub failures: Vec<String>,
+}
+
+/// Load on 127.0.0.1:PORT from `connections` threads, each a `client`,
+/// sending as fast as answers come (no pause between requests: the rate is
+/// what the machine gives), bounded to `limit` in time whatever happens.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    stats: Arc<Mutex<Stats>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    pub fn start(port: u16, client: Client, connections: usize, limit: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let threads = (0..connections)
+            .map(|_| {
+                let (stop, stats) = (stop.clone(), stats.clone());
+                std::thread::spawn(move || {
+                    let end = Instant::now() + limit;
+                    let mut conn: Option<TcpStream> = None;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                        let r = match client {
+                            Client::NewConnection => fetch(port).map(drop),
+                            Client::KeepAlive => one_kept_alive(port, &mut conn),
+                        };
+                        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                        match r {
+                            Ok(()) => s.ok += 1,
+                            Err(e) => {
+                                s.failed += 1;
+                                if s.failures.len() < 10 {
+                                    s.failures.push(e);
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            stats,
+            threads,
+        }
+    }
+
+    /// Requests answered and failed so far.
+    pub fn counts(&self) -> (u64, u64) {
+        let s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        (s.ok, s.failed)
+    }
+
+    pub fn finish(self) -> Stats {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// One request on `conn`, opened first if there is none; the connection
+/// is dropped after a failure or when the server closes it.
+fn one_kept_alive(port: u16, conn: &mut Option<TcpStream>) -> Result<(), String> {
+    let s = match conn {
+        Some(s) => s,
+        None => conn.insert(connect(port)?),
+    };
+    match keep_alive_request(s) {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            *conn = None;
+            Ok(())
+        }
+        Err(e) => {
+            *conn = None;
+            Err(e)
+        }
+    }
+}
