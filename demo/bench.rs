@@ -1,20 +1,26 @@
 //! The reload benchmark: each way of reloading a supervised haproxy, run
-//! side by side under the same steady load (a new connection per
-//! request, then keep-alive), RELOADS times (20) each. For each: failed
-//! requests per 100 reloads, time from the reload command to its exit and
-//! to the new configuration answering (median and p99), and haproxy
-//! processes left over once it has settled. Then the drain: slow requests
-//! kept in flight through back-to-back reloads, time per reload.
+//! side by side under the same load from wrk, the independent client (50
+//! connections, as fast as answers come, no retry: every error it counts
+//! is a failed request), with a new connection per request and then
+//! keep-alive, RELOADS times (20) each, beside a run with no reload. For
+//! each: failed requests per 100 reloads, time from the reload command to
+//! its exit and to the new configuration answering (median and p99), and
+//! haproxy processes left over. Then the same with a large configuration,
+//! where parsing dominates; then the handoff without -x, with and without
+//! net.ipv4.tcp_migrate_req; then the drain: slow requests kept in flight
+//! through back-to-back reloads, time per reload.
 
-use crate::harness::{Client, Load, slow_backend};
+use crate::harness::slow_backend;
 use crate::service::{Service, interrupted, median_p99, wait, without_socket_transfer};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy)]
 enum Method {
+    /// No reload: the load alone, for as long as the reloads of a row take.
+    Baseline,
     /// `sv restart`: stop, then start with the new configuration.
     Restart,
     /// The shipped recipe, with or without -x socket transfer.
@@ -23,6 +29,9 @@ enum Method {
         supervisor: &'static str,
         seamless: bool,
     },
+    /// The runit recipe as it was before `haproxy -c` left the path:
+    /// the configuration checked first, then parsed again by the copy.
+    HandoffCheckFirst,
     /// pidchain 0.1's runit reload: fire and forget, the reload lock held
     /// by the daemonized copy until it exits.
     OldHandoff,
@@ -52,18 +61,20 @@ exec chpst -l "$LOCK" \
 impl Method {
     fn name(self) -> String {
         match self {
+            Method::Baseline => "no reload (baseline), runit".into(),
             Method::Restart => "sv restart (naive), runit".into(),
             Method::Handoff {
                 flavour, seamless, ..
             } => {
                 format!(
-                    "pidchain 0.2 handoff{}, {flavour}",
-                    if seamless { " -x" } else { "" }
+                    "pidchain 0.3 handoff{}, {flavour}",
+                    if seamless { "" } else { " without -x" }
                 )
             }
+            Method::HandoffCheckFirst => "0.3 handoff, -c first as 0.2, runit".into(),
             Method::OldHandoff => "pidchain 0.1 handoff -x, runit".into(),
             Method::MasterWorker => "master-worker, bare sv 2, runit".into(),
-            Method::MasterWorkerVerified => "pidchain 0.2 master-worker, runit".into(),
+            Method::MasterWorkerVerified => "pidchain 0.3 master-worker, runit".into(),
         }
     }
 
@@ -76,36 +87,62 @@ impl Method {
     }
 }
 
+const fn handoff(flavour: &'static str, supervisor: &'static str, seamless: bool) -> Method {
+    Method::Handoff {
+        flavour,
+        supervisor,
+        seamless,
+    }
+}
+
 const METHODS: [Method; 8] = [
+    Method::Baseline,
     Method::Restart,
     Method::OldHandoff,
-    Method::Handoff {
-        flavour: "runit",
-        supervisor: "runsv",
-        seamless: false,
-    },
-    Method::Handoff {
-        flavour: "s6",
-        supervisor: "s6-supervise",
-        seamless: false,
-    },
-    Method::Handoff {
-        flavour: "runit",
-        supervisor: "runsv",
-        seamless: true,
-    },
-    Method::Handoff {
-        flavour: "s6",
-        supervisor: "s6-supervise",
-        seamless: true,
-    },
+    handoff("runit", "runsv", true),
+    handoff("s6", "s6-supervise", true),
+    handoff("daemontools", "supervise", true),
     Method::MasterWorker,
     Method::MasterWorkerVerified,
 ];
 
+/// The large configuration: 3000 backends and a 200,000-line map.
+const LARGE: (usize, usize) = (200_000, 3000);
+const LARGE_METHODS: [Method; 4] = [
+    Method::HandoffCheckFirst,
+    handoff("runit", "runsv", true),
+    Method::MasterWorker,
+    Method::MasterWorkerVerified,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Client {
+    NewConnection,
+    KeepAlive,
+}
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::NewConnection => "new conn",
+            Client::KeepAlive => "keep-alive",
+        }
+    }
+}
+
+/// What a row runs on besides its method.
+#[derive(Clone, Copy, Default)]
+struct Setup {
+    large: bool,
+    /// net.ipv4.tcp_migrate_req for the row, restored after.
+    migrate: Option<bool>,
+    /// Without `option idle-close-on-response`.
+    closing_idle: bool,
+}
+
 struct Row {
     method: String,
-    load: &'static str,
+    load: String,
     reloads: usize,
     requests: u64,
     failed: u64,
@@ -121,8 +158,10 @@ pub fn main(reloads: usize) -> Result<(), String> {
         ("haproxy", "haproxy"),
         ("runsv", "runit"),
         ("s6-supervise", "s6"),
+        ("supervise", "daemontools"),
         ("execlineb", "execline"),
         ("flock", "util-linux"),
+        ("wrk", "wrk"),
     ]);
     if !missing.is_empty() {
         return Err(format!("missing: apt-get install {}", missing.join(" ")));
@@ -135,18 +174,59 @@ pub fn main(reloads: usize) -> Result<(), String> {
             .to_owned()
     });
     let started = Instant::now();
-    let mut rows = Vec::new();
-    // ONLY=text: just the methods whose name contains it.
+    // ONLY=text: the sections and methods whose name contains it
+    // (`large`, `migrate`, `drain` pick a section alone).
     let only = std::env::var("ONLY").unwrap_or_default();
-    for load in [Client::NewConnection, Client::KeepAlive] {
-        for method in METHODS
-            .into_iter()
-            .filter(|m| m.name().contains(only.as_str()))
-        {
-            if interrupted() {
-                return Err("interrupted".into());
+    let section = |name: &str| only.is_empty() || only == name;
+    let picked = |m: &Method| {
+        ["large", "migrate", "drain"].contains(&only.as_str()) || m.name().contains(only.as_str())
+    };
+    let mut rows = Vec::new();
+    if !["large", "migrate", "drain"].contains(&only.as_str()) {
+        for client in [Client::NewConnection, Client::KeepAlive] {
+            for method in METHODS.into_iter().filter(picked) {
+                rows.push(run(method, client, reloads, Setup::default())?);
             }
-            rows.push(run(method, load, reloads)?);
+        }
+    }
+    let mut idle = Vec::new();
+    if section("idle") {
+        for method in [handoff("runit", "runsv", true), Method::MasterWorker] {
+            let setup = Setup {
+                closing_idle: true,
+                ..Setup::default()
+            };
+            let mut row = run(method, Client::KeepAlive, reloads, setup)?;
+            row.method += ", no idle-close";
+            idle.push(row);
+        }
+    }
+    let large_reloads = reloads.min(10);
+    let mut large = Vec::new();
+    if section("large") {
+        for method in LARGE_METHODS {
+            let setup = Setup {
+                large: true,
+                ..Setup::default()
+            };
+            large.push(run(method, Client::KeepAlive, large_reloads, setup)?);
+        }
+    }
+    let mut migrate = Vec::new();
+    if section("migrate") {
+        for on in [false, true] {
+            let setup = Setup {
+                migrate: Some(on),
+                ..Setup::default()
+            };
+            let mut row = run(
+                handoff("runit", "runsv", false),
+                Client::NewConnection,
+                reloads,
+                setup,
+            )?;
+            row.method += &format!(", tcp_migrate_req={}", u8::from(on));
+            migrate.push(row);
         }
     }
     println!("\r{:<100}", "");
@@ -157,9 +237,54 @@ pub fn main(reloads: usize) -> Result<(), String> {
         today(),
         started.elapsed().as_secs_f64()
     );
-    println!("command: make bench-reload RELOADS={reloads}\n");
+    println!("command: make bench-reload RELOADS={reloads}");
+    if !rows.is_empty() {
+        println!("\nLoad: wrk, 50 connections, one thread, as fast as answers come.");
+        print_rows(rows);
+        println!("\nexit: from the reload command to its exit (ms); new: to the new configuration");
+        println!("answering (ms). A 0.3 reload exits once verified; 0.1's and bare sv 2 at once.");
+        println!("failed: every error wrk counted (connect, read, write, timeout, non-2xx); wrk");
+        println!("never retries. lost: reloads whose new configuration never answered (within");
+        println!("20 s). unsettled: reloads after which the service was not back to its steady");
+        println!(
+            "state (one supervised haproxy, or master and one worker) within 20 s; left over:"
+        );
+        println!("processes of the configuration beyond that steady state at the end.");
+    }
+    if !idle.is_empty() {
+        println!("\nWithout `option idle-close-on-response` (as in haproxy.cfg before 0.3):");
+        print_rows(idle);
+    }
+    if !large.is_empty() {
+        println!(
+            "\nLarge configuration: {} backends, a {}-line map; {large_reloads} reloads each, keep-alive load.",
+            LARGE.1, LARGE.0
+        );
+        let ratio = |a: &Row, b: &Row| {
+            median_p99(a.serving.clone()).0 / median_p99(b.serving.clone()).0.max(0.001)
+        };
+        let (before, after, bare) = (&large[0], &large[1], &large[2]);
+        let (r_before, r_after) = (ratio(before, bare), ratio(after, bare));
+        print_rows(large);
+        println!(
+            "new med against bare sv 2: handoff with -c first (0.2) {r_before:.2}x, without (0.3) {r_after:.2}x"
+        );
+    }
+    if !migrate.is_empty() {
+        println!(
+            "\nWithout -x (each haproxy binds its own SO_REUSEPORT listener), new connections:"
+        );
+        print_rows(migrate);
+    }
+    if section("drain") {
+        drain(reloads.min(5))?;
+    }
+    Ok(())
+}
+
+fn print_rows(rows: Vec<Row>) {
     println!(
-        "{:<36} {:<10} {:>9} {:>7} {:>11} {:>9} {:>9} {:>9} {:>9} {:>4} {:>9} {:>9}",
+        "{:<44} {:<10} {:>9} {:>7} {:>11} {:>9} {:>9} {:>9} {:>9} {:>4} {:>9} {:>9}",
         "method",
         "load",
         "requests",
@@ -177,7 +302,7 @@ pub fn main(reloads: usize) -> Result<(), String> {
         let (exit_median, exit_p99) = median_p99(r.exit);
         let (median, p99) = median_p99(r.serving);
         println!(
-            "{:<36} {:<10} {:>9} {:>7} {:>11.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>4} {:>9} {:>9}",
+            "{:<44} {:<10} {:>9} {:>7} {:>11.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>4} {:>9} {:>9}",
             r.method,
             r.load,
             r.requests,
@@ -192,17 +317,290 @@ pub fn main(reloads: usize) -> Result<(), String> {
             r.left_over
         );
     }
-    println!("\nexit: from the reload command to its exit (ms); new: to the new configuration");
-    println!("answering (ms). A 0.2 reload exits once verified; 0.1's and bare sv 2 at once.");
-    println!("failed: every request that did not get its whole 200 response; no client retries.");
-    println!("lost: reloads whose new configuration never answered (within 20 s).");
-    println!("unsettled: reloads after which the service was not back to its steady state (one");
-    println!("supervised haproxy, or master and one worker) within 20 s; left over: processes");
-    println!("of the configuration beyond that steady state at the end.");
-    if only.is_empty() || only == "drain" {
-        drain(reloads.min(5))?;
+}
+
+/// wrk against the service's port: 50 connections from one thread, until
+/// stopped (SIGINT, on which it prints its summary).
+struct Wrk {
+    child: Child,
+}
+
+impl Wrk {
+    fn start(port: u16, client: Client) -> Result<Wrk, String> {
+        let mut cmd = Command::new("wrk");
+        cmd.args(["-t1", "-c50", "-d3600s", "--timeout", "5s"]);
+        if client == Client::NewConnection {
+            cmd.args(["-H", "Connection: close"]);
+        }
+        let child = cmd
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("unable to start wrk: {e}"))?;
+        Ok(Wrk { child })
     }
-    Ok(())
+
+    /// Whether wrk holds its 50 connections' sockets: it has started.
+    fn connected(&self) -> bool {
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.child.id()));
+        let sockets = fds.map_or(0, |d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|l| l.to_string_lossy().starts_with("socket:"))
+                .count()
+        });
+        sockets >= 50
+    }
+
+    /// Requests made and failed, as wrk counts them.
+    fn finish(mut self) -> Result<(u64, u64), String> {
+        // SAFETY: kill(2) on the wrk this run started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut out);
+        }
+        let status = self.child.wait().map_err(|e| e.to_string())?;
+        wrk_counts(&out).ok_or_else(|| format!("wrk {status}, and no counts in its output: {out}"))
+    }
+}
+
+/// `N requests in`, and the sum of `Socket errors: connect A, read B,
+/// write C, timeout D` and `Non-2xx or 3xx responses: E`.
+fn wrk_counts(out: &str) -> Option<(u64, u64)> {
+    let number = |s: &str| s.trim().trim_end_matches(',').parse::<u64>().ok();
+    let requests = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in"))
+        .and_then(|(n, _)| number(n))?;
+    let mut failed = 0;
+    for l in out.lines().map(str::trim) {
+        if let Some(errors) = l.strip_prefix("Socket errors:") {
+            failed += errors
+                .split(',')
+                .filter_map(|e| number(e.split_whitespace().last()?))
+                .sum::<u64>();
+        } else if let Some(n) = l.strip_prefix("Non-2xx or 3xx responses:") {
+            failed += number(n)?;
+        }
+    }
+    Some((requests, failed))
+}
+
+/// Installs what `method` runs; the supervisor to start it with.
+fn install(s: &Service, method: Method) -> Result<&'static str, String> {
+    Ok(match method {
+        Method::Baseline | Method::Restart => {
+            s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -db -f $CONFIG\n")?;
+            "runsv"
+        }
+        Method::MasterWorker => {
+            s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -W -db -f $CONFIG\n")?;
+            "runsv"
+        }
+        Method::MasterWorkerVerified => {
+            s.install_recipe_from("runit", "haproxy-mw")?;
+            "runsv"
+        }
+        Method::OldHandoff => {
+            s.install_recipe("runit")?;
+            let script = OLD_RELOAD
+                .replace("@SVC@", &s.svc.to_string_lossy())
+                .replace("@CONFIG@", &s.config.to_string_lossy())
+                .replace("@RUNDIR@", &s.rundir.to_string_lossy());
+            std::fs::write(s.svc.join("reload"), script).map_err(|e| e.to_string())?;
+            "runsv"
+        }
+        Method::HandoffCheckFirst => {
+            s.install_recipe("runit")?;
+            let reload = s.svc.join("reload");
+            let text = std::fs::read_to_string(&reload).map_err(|e| e.to_string())?;
+            let locked = "flock 9 || exit 111\n";
+            let check = "\"$HAPROXY\" -c -f \"$CONFIG\" >/dev/null || fail \"invalid configuration $CONFIG\"\n";
+            if !text.contains(locked) {
+                return Err("examples/runit/haproxy/reload takes no lock".into());
+            }
+            std::fs::write(
+                &reload,
+                text.replacen(locked, &format!("{locked}{check}"), 1),
+            )
+            .map_err(|e| e.to_string())?;
+            "runsv"
+        }
+        Method::Handoff {
+            flavour,
+            supervisor,
+            seamless,
+        } => {
+            s.install_recipe(flavour)?;
+            if !seamless {
+                without_socket_transfer(&s.svc.join("run"))?;
+                without_socket_transfer(&s.svc.join("reload"))?;
+            }
+            supervisor
+        }
+    })
+}
+
+/// Sets net.ipv4.tcp_migrate_req; the value it had.
+fn set_migrate(on: bool) -> Result<String, String> {
+    let path = "/proc/sys/net/ipv4/tcp_migrate_req";
+    let was = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e} (Linux 5.14+)"))?;
+    std::fs::write(path, if on { "1" } else { "0" }).map_err(|e| format!("{path}: {e}"))?;
+    Ok(was.trim().to_owned())
+}
+
+fn run(method: Method, client: Client, reloads: usize, setup: Setup) -> Result<Row, String> {
+    let restore = match setup.migrate {
+        Some(on) => Some(set_migrate(on)?),
+        None => None,
+    };
+    let row = run_one(method, client, reloads, setup);
+    if let Some(was) = restore {
+        let _ = std::fs::write("/proc/sys/net/ipv4/tcp_migrate_req", was);
+    }
+    row
+}
+
+fn run_one(method: Method, client: Client, reloads: usize, setup: Setup) -> Result<Row, String> {
+    let load_name = client.name();
+    let mut s = Service::new("bench")?;
+    if setup.large {
+        s.make_large(LARGE.0, LARGE.1);
+    }
+    if setup.closing_idle {
+        s.omit("    option idle-close-on-response");
+    }
+    s.write_config("v0")?;
+    let supervisor = install(&s, method)?;
+    s.start(supervisor)?;
+    let limit = Duration::from_secs(20);
+    wait("haproxy to start", limit, || {
+        (s.serves("v0") && s.haproxies().len() == method.expected()).then_some(())
+    })
+    .map_err(|e| {
+        format!(
+            "{}: {e}; its log ends with:\n{}",
+            method.name(),
+            s.log_tail()
+        )
+    })?;
+    // Past the supervisors' one-second restart throttle.
+    std::thread::sleep(Duration::from_millis(1100));
+    let load = Wrk::start(s.port, client)?;
+    // wrk connects once before it starts: not during a restart.
+    wait("wrk to connect", limit, || load.connected().then_some(()))?;
+    let (mut exit, mut serving, mut lost, mut unsettled) = (Vec::new(), Vec::new(), 0, 0);
+    let sv = |args: &[&str]| -> Result<(), String> {
+        let mut a: Vec<&Path> = args.iter().map(Path::new).collect();
+        a.push(&s.svc);
+        s.command(Path::new("sv"), &a)
+    };
+    if let Method::Baseline = method {
+        // As long as reloads about 1.5 s apart would take.
+        let end = Instant::now() + Duration::from_millis(1500) * reloads as u32;
+        while Instant::now() < end && !interrupted() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let reloads_run = if let Method::Baseline = method {
+        0
+    } else {
+        reloads
+    };
+    for i in 1..=reloads_run {
+        let version = format!("v{i}");
+        s.write_config(&version)?;
+        let start = Instant::now();
+        // The command runs while the new configuration is watched for: a
+        // verified reload answers before it exits.
+        let mut command = match method {
+            Method::Restart | Method::MasterWorker => None,
+            _ => Some(s.spawn_command(&s.svc.join("reload"))?),
+        };
+        match method {
+            Method::Restart => sv(&["restart"])?,
+            Method::MasterWorker => sv(&["2"])?,
+            _ => {}
+        }
+        if command.is_none() {
+            exit.push(start.elapsed());
+        }
+        // A reload whose configuration never answers is lost, not fatal.
+        match wait("the new configuration", limit, || {
+            if let Some(c) = command.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                exit.push(start.elapsed());
+                command = None;
+                if !status.success() {
+                    return Some(Err(format!(
+                        "{}: reload {i} exited {status}",
+                        method.name()
+                    )));
+                }
+            }
+            s.serves(&version).then_some(Ok(()))
+        }) {
+            Ok(Ok(())) => serving.push(start.elapsed()),
+            Ok(Err(e)) => return Err(e),
+            Err(_) if interrupted() => return Err("interrupted".into()),
+            Err(_) => lost += 1,
+        }
+        if let Some(mut c) = command {
+            let status = c.wait().map_err(|e| e.to_string())?;
+            exit.push(start.elapsed());
+            if !status.success() {
+                return Err(format!("{}: reload {i} exited {status}", method.name()));
+            }
+        }
+        // A haproxy 2.6 master drops a SIGUSR2 that comes while it is still
+        // reloading (seen here at 50 ms, not at 200 ms, and even after it
+        // logged "Loading success"): wait, as an operator would, until it
+        // logs that the former worker has exited.
+        let settled = |s: &Service| match method {
+            Method::Handoff { .. } | Method::OldHandoff => s.handed_over(&version).is_some(),
+            Method::Restart | Method::Baseline => {
+                s.supervised_pid().is_some_and(|p| s.haproxies() == [p])
+            }
+            Method::HandoffCheckFirst => s.handed_over(&version).is_some(),
+            Method::MasterWorker => s.haproxies().len() == 2 && s.log_count("Former worker") >= i,
+            Method::MasterWorkerVerified => s.haproxies().len() == 2,
+        };
+        if wait("steady state", limit, || settled(&s).then_some(())).is_err() {
+            if interrupted() {
+                return Err("interrupted".into());
+            }
+            unsettled += 1;
+        }
+        print!(
+            "\r{:<44} {load_name:<10} reload {i}/{reloads}   ",
+            method.name()
+        );
+        let _ = std::io::stdout().flush();
+    }
+    let (requests, failed) = load.finish()?;
+    // Whatever is still soft-stopping gets the time to finish.
+    let _ = wait("the old processes to exit", Duration::from_secs(5), || {
+        (s.haproxies().len() <= method.expected()).then_some(())
+    });
+    let left_over = s.haproxies().len().saturating_sub(method.expected());
+    Ok(Row {
+        method: method.name(),
+        load: load_name.into(),
+        reloads,
+        requests,
+        failed,
+        exit,
+        serving,
+        lost,
+        unsettled,
+        left_over,
+    })
 }
 
 /// Slow requests (a backend answering after 3 s) kept in flight, four at
@@ -299,165 +697,6 @@ fn drain(reloads: usize) -> Result<(), String> {
     println!("holds); all settled: until one supervised haproxy (or master and one worker)");
     println!("serves the last configuration.");
     Ok(())
-}
-
-/// Installs what `method` runs; the supervisor to start it with.
-fn install(s: &Service, method: Method) -> Result<&'static str, String> {
-    Ok(match method {
-        Method::Restart => {
-            s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -db -f $CONFIG\n")?;
-            "runsv"
-        }
-        Method::MasterWorker => {
-            s.install_run("#!/bin/sh\nexec 2>&1\nexec haproxy -W -db -f $CONFIG\n")?;
-            "runsv"
-        }
-        Method::MasterWorkerVerified => {
-            s.install_recipe_from("runit", "haproxy-mw")?;
-            "runsv"
-        }
-        Method::OldHandoff => {
-            s.install_recipe("runit")?;
-            let script = OLD_RELOAD
-                .replace("@SVC@", &s.svc.to_string_lossy())
-                .replace("@CONFIG@", &s.config.to_string_lossy())
-                .replace("@RUNDIR@", &s.rundir.to_string_lossy());
-            std::fs::write(s.svc.join("reload"), script).map_err(|e| e.to_string())?;
-            "runsv"
-        }
-        Method::Handoff {
-            flavour,
-            supervisor,
-            seamless,
-        } => {
-            s.install_recipe(flavour)?;
-            if !seamless {
-                without_socket_transfer(&s.svc.join("run"))?;
-                without_socket_transfer(&s.svc.join("reload"))?;
-            }
-            supervisor
-        }
-    })
-}
-
-fn run(method: Method, load_kind: Client, reloads: usize) -> Result<Row, String> {
-    let load_name = match load_kind {
-        Client::NewConnection => "new conn",
-        Client::KeepAlive => "keep-alive",
-    };
-    let mut s = Service::new("bench")?;
-    s.write_config("v0")?;
-    let supervisor = install(&s, method)?;
-    s.start(supervisor)?;
-    let limit = Duration::from_secs(20);
-    wait("haproxy to start", limit, || {
-        (s.serves("v0") && s.haproxies().len() == method.expected()).then_some(())
-    })
-    .map_err(|e| {
-        format!(
-            "{}: {e}; its log ends with:\n{}",
-            method.name(),
-            s.log_tail()
-        )
-    })?;
-    // Past the supervisors' one-second restart throttle.
-    std::thread::sleep(Duration::from_millis(1100));
-    let load = Load::start(s.port, load_kind, 2, Duration::from_secs(1800));
-    let (mut exit, mut serving, mut lost, mut unsettled) = (Vec::new(), Vec::new(), 0, 0);
-    let sv = |args: &[&str]| -> Result<(), String> {
-        let mut a: Vec<&Path> = args.iter().map(Path::new).collect();
-        a.push(&s.svc);
-        s.command(Path::new("sv"), &a)
-    };
-    for i in 1..=reloads {
-        let version = format!("v{i}");
-        s.write_config(&version)?;
-        let start = Instant::now();
-        // The command runs while the new configuration is watched for: a
-        // verified reload answers before it exits.
-        let mut command = match method {
-            Method::Restart | Method::MasterWorker => None,
-            _ => Some(s.spawn_command(&s.svc.join("reload"))?),
-        };
-        match method {
-            Method::Restart => sv(&["restart"])?,
-            Method::MasterWorker => sv(&["2"])?,
-            _ => {}
-        }
-        if command.is_none() {
-            exit.push(start.elapsed());
-        }
-        // A reload whose configuration never answers is lost, not fatal.
-        match wait("the new configuration", limit, || {
-            if let Some(c) = command.as_mut()
-                && let Ok(Some(status)) = c.try_wait()
-            {
-                exit.push(start.elapsed());
-                command = None;
-                if !status.success() {
-                    return Some(Err(format!(
-                        "{}: reload {i} exited {status}",
-                        method.name()
-                    )));
-                }
-            }
-            s.serves(&version).then_some(Ok(()))
-        }) {
-            Ok(Ok(())) => serving.push(start.elapsed()),
-            Ok(Err(e)) => return Err(e),
-            Err(_) if interrupted() => return Err("interrupted".into()),
-            Err(_) => lost += 1,
-        }
-        if let Some(mut c) = command {
-            let status = c.wait().map_err(|e| e.to_string())?;
-            exit.push(start.elapsed());
-            if !status.success() {
-                return Err(format!("{}: reload {i} exited {status}", method.name()));
-            }
-        }
-        // A haproxy 2.6 master drops a SIGUSR2 that comes while it is still
-        // reloading (seen here at 50 ms, not at 200 ms, and even after it
-        // logged "Loading success"): wait, as an operator would, until it
-        // logs that the former worker has exited.
-        let settled = |s: &Service| match method {
-            Method::Handoff { .. } | Method::OldHandoff => s.handed_over(&version).is_some(),
-            Method::Restart => s.supervised_pid().is_some_and(|p| s.haproxies() == [p]),
-            Method::MasterWorker => s.haproxies().len() == 2 && s.log_count("Former worker") >= i,
-            Method::MasterWorkerVerified => s.haproxies().len() == 2,
-        };
-        if wait("steady state", limit, || settled(&s).then_some(())).is_err() {
-            if interrupted() {
-                return Err("interrupted".into());
-            }
-            unsettled += 1;
-        }
-        print!(
-            "\r{:<34} {load_name:<10} reload {i}/{reloads}: {} requests, {} failed   ",
-            method.name(),
-            load.counts().0 + load.counts().1,
-            load.counts().1
-        );
-        let _ = std::io::stdout().flush();
-    }
-    let stats = load.finish();
-    let (ok, failed) = (stats.ok, stats.failed);
-    // Whatever is still soft-stopping gets the time to finish.
-    let _ = wait("the old processes to exit", Duration::from_secs(5), || {
-        (s.haproxies().len() <= method.expected()).then_some(())
-    });
-    let left_over = s.haproxies().len().saturating_sub(method.expected());
-    Ok(Row {
-        method: method.name(),
-        load: load_name,
-        reloads,
-        requests: ok + failed,
-        failed,
-        exit,
-        serving,
-        lost,
-        unsettled,
-        left_over,
-    })
 }
 
 fn num_cores() -> usize {

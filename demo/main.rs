@@ -85,6 +85,8 @@ struct Report {
     reloads: usize,
     requests: u64,
     failed: u64,
+    kept_requests: u64,
+    kept_failed: u64,
     serving: Vec<Duration>,
     settled: Vec<Duration>,
     pid_before: u32,
@@ -114,18 +116,37 @@ fn demo(reloads: usize) -> Result<(), String> {
     }
     println!();
     println!(
-        "{:<7} {:>8} {:>9} {:>7} {:>14} {:>14} {:>18}",
-        "", "reloads", "requests", "failed", "new config in", "verified in", "supervised pid"
+        "{:<7} {:>8} {:>9} {:>7} {:>11} {:>7} {:>14} {:>14} {:>18}",
+        "",
+        "reloads",
+        "requests",
+        "failed",
+        "keep-alive",
+        "failed",
+        "new config in",
+        "verified in",
+        "supervised pid"
     );
     for r in reports {
         let (serving, _) = median_p99(r.serving);
         let (settled, _) = median_p99(r.settled);
         println!(
-            "{:<7} {:>8} {:>9} {:>7} {:>11.1} ms {:>11.1} ms {:>8} -> {:<8}",
-            r.name, r.reloads, r.requests, r.failed, serving, settled, r.pid_before, r.pid_after
+            "{:<7} {:>8} {:>9} {:>7} {:>11} {:>7} {:>11.1} ms {:>11.1} ms {:>8} -> {:<8}",
+            r.name,
+            r.reloads,
+            r.requests,
+            r.failed,
+            r.kept_requests,
+            r.kept_failed,
+            serving,
+            settled,
+            r.pid_before,
+            r.pid_after
         );
     }
-    println!("\nmedians per reload: \"new config in\" is until the new configuration answers;");
+    println!("\nrequests: a new connection each; keep-alive: HTTP/1.1 on kept connections;");
+    println!("two clients of each, as fast as answers come, none retrying a failed request.");
+    println!("medians per reload: \"new config in\" is until the new configuration answers;");
     println!("\"verified in\" until the reload command exits 0, having seen a new supervised");
     println!("haproxy take over (a supervisor waits 1 s before restarting a service that ran");
     println!("less than a second, as each does here).");
@@ -139,12 +160,16 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
     s.start(supervisor)?;
     let limit = Duration::from_secs(20);
     let pid_before = wait("haproxy to start", limit, || s.handed_over("v0"))?;
+    // Two clients of each kind, as fast as answers come; none retries.
     let load = Load::start(s.port, Client::NewConnection, 2, Duration::from_secs(1800));
+    let kept = Load::start(s.port, Client::KeepAlive, 2, Duration::from_secs(1800));
     let mut r = Report {
         name,
         reloads: 0,
         requests: 0,
         failed: 0,
+        kept_requests: 0,
+        kept_failed: 0,
         serving: vec![],
         settled: vec![],
         pid_before,
@@ -167,9 +192,11 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
         r.pid_after = wait("the supervised haproxy", limit, || s.handed_over(&version))?;
         r.reloads = i;
         print!(
-            "\r{name:<6} reload {i}/{reloads}: {} requests, {} failed, supervised pid {}   ",
+            "\r{name:<6} reload {i}/{reloads}: {} + {} keep-alive requests, {} + {} failed, supervised pid {}   ",
             load.counts().0 + load.counts().1,
+            kept.counts().0 + kept.counts().1,
             load.counts().1,
+            kept.counts().1,
             r.pid_after
         );
         let _ = std::io::stdout().flush();
@@ -178,5 +205,8 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
     let stats = load.finish();
     r.requests = stats.ok + stats.failed;
     r.failed = stats.failed;
+    let stats = kept.finish();
+    r.kept_requests = stats.ok + stats.failed;
+    r.kept_failed = stats.failed;
     Ok(r)
 }

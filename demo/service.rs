@@ -67,6 +67,10 @@ pub struct Service {
     pub port: u16,
     tag: String,
     supervisor: Option<Child>,
+    /// A large configuration: map entries and extra backends.
+    large: Option<(usize, usize)>,
+    /// A line of examples/haproxy.cfg left out.
+    omitted: Option<&'static str>,
 }
 
 impl Drop for Service {
@@ -105,6 +109,8 @@ impl Service {
             port,
             tag,
             supervisor: None,
+            large: None,
+            omitted: None,
         })
     }
 
@@ -131,6 +137,16 @@ impl Service {
             .map_err(|e| e.to_string())
     }
 
+    /// From now on, configurations without `line` (which must be there).
+    pub fn omit(&mut self, line: &'static str) {
+        self.omitted = Some(line);
+    }
+
+    /// From now on, configurations made large (see `harness::made_large`).
+    pub fn make_large(&mut self, map_lines: usize, backends: usize) {
+        self.large = Some((map_lines, backends));
+    }
+
     /// examples/haproxy.cfg with this service's paths and port, answering `version`.
     pub fn write_config(&self, version: &str) -> Result<(), String> {
         self.write_config_with(version, None)
@@ -142,6 +158,17 @@ impl Service {
         let mut text = harness::config(&examples, &self.rundir, self.port, version)?;
         if let Some(port) = slow {
             text = harness::with_slow_backend(&text, version, port);
+        }
+        if let Some(line) = self.omitted {
+            let without = text.replacen(&format!("{line}\n"), "", 1);
+            if without == text {
+                return Err(format!("examples/haproxy.cfg has no line {line:?}"));
+            }
+            text = without;
+        }
+        if let Some((lines, backends)) = self.large {
+            let map = self.dir.join("large.map");
+            text = harness::made_large(&text, &map, lines, backends).map_err(|e| e.to_string())?;
         }
         std::fs::create_dir_all(&self.rundir).map_err(|e| e.to_string())?;
         harness::write_by_rename(&self.config, text.as_bytes()).map_err(|e| e.to_string())

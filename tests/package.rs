@@ -80,7 +80,7 @@ fn the_deb_installs_serves_a_reload_and_removes_cleanly() {
         "",
         "pidchain is already installed here: remove it first (dpkg -r pidchain)"
     );
-    let deb = built("pidchain_", ".deb");
+    let deb = built(&format!("pidchain_{VERSION}-1_"), ".deb");
     let o = run(Command::new("dpkg").arg("-i").arg(&deb));
     let installed = Installed;
     assert_eq!(o.code(), 0, "{o:?}");
@@ -136,13 +136,12 @@ fn installed_runit_recipe_reloads_under_load() {
     );
     let svc = inst.start(&mut procs);
     let before = inst.wait_settled(&svc, "v0");
-    let load = Load::start(
-        inst.port,
-        Client::NewConnection,
-        4,
-        Duration::from_secs(120),
-    );
-    wait_for("the load to get answers", || inst.fetch().is_ok());
+    let limit = Duration::from_secs(120);
+    let load = Load::start(inst.port, Client::NewConnection, 2, limit);
+    let kept = Load::start(inst.port, Client::KeepAlive, 2, limit);
+    wait_for("both loads to get answers", || {
+        load.counts().0 > 0 && kept.counts().0 > 0
+    });
     inst.set_version("v1");
     let o = inst.reload();
     assert_eq!(o.code(), 0, "{o:?}");
@@ -150,9 +149,10 @@ fn installed_runit_recipe_reloads_under_load() {
     let after = svc.reported_pid().expect("supervised");
     assert_ne!(after, before, "the supervised haproxy was not replaced");
     assert!(!inst.handoff().exists(), "handoff pidfile left");
-    let stats = load.finish();
-    assert!(stats.ok > 0, "{stats:?}");
-    assert_eq!(stats.failed, 0, "{stats:?}");
+    for stats in [load.finish(), kept.finish()] {
+        assert!(stats.ok > 0, "{stats:?}");
+        assert_eq!(stats.failed, 0, "{stats:?}");
+    }
     inst.wait_settled(&svc, "v1");
     svc.command('d');
     svc.wait_down();

@@ -61,7 +61,10 @@ fn assert_verified(inst: &Install, svc: &Service, before: u32, version: &str, wh
 fn reloads_under_load(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();
     let (inst, svc, first) = started(kind, mode, &mut procs);
+    // Both kinds of client at once, at the rate the machine allows; none
+    // retries a failed request.
     let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
+    let kept = Load::start(inst.port, Client::KeepAlive, 2, LOAD_LIMIT);
     let mut pids = vec![first];
     let mut times = Vec::new();
     for i in 1..=RELOADS {
@@ -95,6 +98,15 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
         stats.ok > RELOADS as u64,
         "{kind:?}: too little load to prove anything: {stats:?}"
     );
+    let kept = kept.finish();
+    assert_eq!(kept.failed, 0, "{kind:?} {mode:?} keep-alive: {kept:?}");
+    // Connections were kept across requests, and soft-stopping processes
+    // closed some under the client: the case that fails without
+    // `option idle-close-on-response`.
+    assert!(
+        kept.ok > 10 * kept.connections && kept.closed_by_server >= RELOADS as u64,
+        "{kind:?} {mode:?}: keep-alive not exercised: {kept:?}"
+    );
     pids.dedup();
     let supervised = match mode {
         Mode::Handoff => RELOADS + 1,
@@ -103,9 +115,11 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     assert_eq!(pids.len(), supervised, "{kind:?} {mode:?}: {pids:?}");
     times.sort();
     eprintln!(
-        "{kind:?} {mode:?}: {RELOADS} reloads, {} requests, {} failed; reload to settled: median {:?}, max {:?}",
+        "{kind:?} {mode:?}: {RELOADS} reloads, {} + {} keep-alive requests, {} + {} failed; reload to settled: median {:?}, max {:?}",
         stats.ok + stats.failed,
+        kept.ok + kept.failed,
         stats.failed,
+        kept.failed,
         times[times.len() / 2],
         times[times.len() - 1]
     );

@@ -379,6 +379,11 @@ pub enum Client {
 pub struct Stats {
     pub ok: u64,
     pub failed: u64,
+    /// Connections opened: one per request, or for keep-alive far fewer.
+    pub connections: u64,
+    /// Keep-alive: responses after which the server closed the connection
+    /// (`Connection: close`), as a soft-stopping haproxy does.
+    pub closed_by_server: u64,
     /// The first few failures, with their reasons.
     pub failures: Vec<String>,
 }
@@ -403,13 +408,19 @@ impl Load {
                     let end = Instant::now() + limit;
                     let mut conn: Option<TcpStream> = None;
                     while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                        let fresh = client == Client::NewConnection || conn.is_none();
                         let r = match client {
-                            Client::NewConnection => fetch(port).map(drop),
+                            Client::NewConnection => fetch(port).map(|_| false),
                             Client::KeepAlive => one_kept_alive(port, &mut conn),
                         };
                         let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                        s.connections += u64::from(fresh);
                         match r {
-                            Ok(()) => s.ok += 1,
+                            Ok(closed) => {
+                                s.ok += 1;
+                                s.closed_by_server +=
+                                    u64::from(closed && client == Client::KeepAlive);
+                            }
                             Err(e) => {
                                 s.failed += 1;
                                 if s.failures.len() < 10 {
@@ -444,17 +455,17 @@ impl Load {
 }
 
 /// One request on `conn`, opened first if there is none; the connection
-/// is dropped after a failure or when the server closes it.
-fn one_kept_alive(port: u16, conn: &mut Option<TcpStream>) -> Result<(), String> {
+/// is dropped after a failure or when the server closes it (Ok(true)).
+fn one_kept_alive(port: u16, conn: &mut Option<TcpStream>) -> Result<bool, String> {
     let s = match conn {
         Some(s) => s,
         None => conn.insert(connect(port)?),
     };
     match keep_alive_request(s) {
-        Ok(false) => Ok(()),
+        Ok(false) => Ok(false),
         Ok(true) => {
             *conn = None;
-            Ok(())
+            Ok(true)
         }
         Err(e) => {
             *conn = None;
