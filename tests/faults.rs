@@ -133,19 +133,29 @@ fn reload_killed_midway() {
         let _ = reload.wait();
         // Its children go on (that is the point): the outcome is known
         // once they are done.
-        wait_for("the killed reload's children to finish", || {
-            inst.reload_leftovers().is_empty()
+        wait_until("the killed reload's children to finish", || {
+            let left = inst.reload_leftovers();
+            let cmdlines: Vec<String> = left
+                .iter()
+                .map(|p| {
+                    let c = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                    String::from_utf8_lossy(&c).replace('\0', " ")
+                })
+                .collect();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{delay_ms} ms: {cmdlines:?}"))
+            }
         });
         // Killed before haproxy started, the old configuration serves on;
         // after, the new one. Either way: settled, no orphan.
         let mut version = "v0";
-        wait_for("the service to settle on either configuration", || {
-            version = if inst.settled(&svc, "v1").is_ok() {
-                "v1"
-            } else {
-                "v0"
-            };
-            inst.settled(&svc, version).is_ok()
+        wait_until("the service to settle on either configuration", || {
+            let v1 = inst.settled(&svc, "v1");
+            version = if v1.is_ok() { "v1" } else { "v0" };
+            let now = inst.settled(&svc, version).map(drop);
+            now.map_err(|e| format!("{delay_ms} ms: v1: {v1:?}, v0: {e}"))
         });
         settle_and_report(
             &format!("SIGKILL of the reload after {delay_ms} ms (ended on {version})"),

@@ -172,11 +172,7 @@ fn installed_s6_recipe_is_ready_once_haproxy_answers() {
     );
     inst.set_version_with_large_map("v0", 200_000);
     let svc = inst.start(&mut procs);
-    let o = run(Command::new("s6-svwait")
-        .args(["-U", "-t", "30000"])
-        .arg(&svc.dir));
-    assert_eq!(o.code(), 0, "{o:?}");
-    assert_eq!(inst.fetch(), Ok("v0".to_owned()), "ready, but not serving");
+    inst.assert_ready_and_serving(&svc, "v0");
     inst.wait_settled(&svc, "v0");
     svc.command('d');
     svc.wait_down();

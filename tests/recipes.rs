@@ -384,11 +384,7 @@ fn s6_ready_once_haproxy_answers(mode: Mode) {
     let inst = Install::with_mode(Kind::S6, mode, "v0");
     inst.set_version_with_large_map("v0", 200_000);
     let svc = inst.start(&mut procs);
-    let o = run(Command::new("s6-svwait")
-        .args(["-U", "-t", "30000"])
-        .arg(&svc.dir));
-    assert_eq!(o.code(), 0, "{o:?}");
-    assert_eq!(inst.fetch(), Ok("v0".to_owned()), "ready, but not serving");
+    inst.assert_ready_and_serving(&svc, "v0");
     let ready = run(Command::new("s6-svstat")
         .args(["-o", "up,ready"])
         .arg(&svc.dir));
@@ -402,10 +398,7 @@ fn s6_ready_once_haproxy_answers(mode: Mode) {
         let o = inst.reload();
         assert_eq!(o.code(), 0, "{o:?}");
         let after = assert_verified(&inst, &svc, before, "v1", "reload");
-        let o = run(Command::new("s6-svwait")
-            .args(["-U", "-t", "30000"])
-            .arg(&svc.dir));
-        assert_eq!(o.code(), 0, "{o:?}");
+        inst.assert_ready_and_serving(&svc, "v1");
         let answering = run(Command::new(HAPROXY_PID).arg(inst.rundir.join("admin.sock")));
         assert_eq!(answering.out().trim(), after.to_string(), "{answering:?}");
     }

@@ -245,6 +245,20 @@ impl Install {
         self.write_config(cfg.as_bytes());
     }
 
+    /// s6: `s6-svwait -U` returns, and `version` is served at once, by
+    /// the first request after it.
+    pub fn assert_ready_and_serving(&self, svc: &Service, version: &str) {
+        let o = run(Command::new("s6-svwait")
+            .args(["-U", "-t", "30000"])
+            .arg(&svc.dir));
+        assert_eq!(o.code(), 0, "{o:?}");
+        assert_eq!(
+            self.fetch(),
+            Ok(version.to_owned()),
+            "ready, but not serving"
+        );
+    }
+
     /// The master's reload count, as its CLI says (master-worker mode).
     /// Its CLI can refuse a connection for a moment, as the recipes' own
     /// first question allows for too.

@@ -221,9 +221,9 @@ pub struct Layout<'a> {
 
 /// The state every reload must end in, seen from outside: `version`
 /// served, and, for a handoff, the handoff pidfile consumed (no
-/// `pidfile-read` leftovers either) and exactly one haproxy of `config`,
-/// the `supervised` one; for master-worker, the supervised master and one
-/// worker, its child. The request comes first: a daemonized copy that
+/// `pidfile-read` leftovers either, nor a copy's pidfile) and exactly one
+/// haproxy of `config`, the `supervised` one; for master-worker, the
+/// supervised master and one worker, its child, and no probe's pidfile. The request comes first: a daemonized copy that
 /// answered it is then either gone or seen as a second haproxy.
 pub fn settled(
     at: &Layout,
@@ -249,10 +249,17 @@ pub fn settled(
         if hs.len() != 2 || workers.count() != 1 {
             return Err(format!("haproxies {hs:?}, master {supervised}"));
         }
+        if rundir.join("probe.pid").exists() {
+            return Err("the probe's pidfile still there".into());
+        }
         return Ok(supervised);
     }
-    if rundir.join("handoff.pid").exists() {
-        return Err("handoff pidfile still there".into());
+    // A copy's pidfile is renamed to the handoff pidfile once the copy
+    // runs, or removed when it failed.
+    for left in ["handoff.pid", "copy.pid"] {
+        if rundir.join(left).exists() {
+            return Err(format!("{left} still there"));
+        }
     }
     if hs.len() != 1 {
         return Err(format!("haproxies {hs:?}, supervised {supervised}"));

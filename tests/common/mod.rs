@@ -189,9 +189,22 @@ impl Drop for Procs {
 
 /// Polls `cond` until it holds or DEADLINE passes; fails with `what`.
 pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    wait_until(what, || if cond() { Ok(()) } else { Err(String::new()) })
+}
+
+/// The same for a condition that says why it does not hold yet: the
+/// last reason is in the failure.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> Result<(), String>) {
     let deadline = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+    loop {
+        let why = match cond() {
+            Ok(()) => return,
+            Err(why) => why,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {why}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
