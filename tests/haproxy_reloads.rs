@@ -110,3 +110,33 @@ fn no_master_there() {
         assert_eq!(o.code(), 100, "{args:?}: {o:?}");
     }
 }
+
+#[test]
+fn after_a_reload_every_new_connection_gets_the_new_configuration() {
+    use std::io::Write;
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let m = start_master(&mut procs, d.path());
+    let o = hr(&["-w", "15000", &m.sock]);
+    assert_eq!(o.code(), 0, "{o:?}");
+    // A request half sent keeps the first worker busy, so that it lives
+    // on as a former worker through the reload (up to timeout client).
+    let mut held = std::net::TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
+    held.write_all(b"GET / HTTP/1.1\r\n").expect("write");
+    let children = || {
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", m.pid, m.pid))
+            .unwrap_or_default()
+            .split_whitespace()
+            .count()
+    };
+    wait_for("the first worker", || children() == 1);
+    write_file(&m.cfg, &config(m.port, "v1"), 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "15000", "-a", "0", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "1\n"), "{o:?}");
+    assert_eq!(children(), 2, "the former worker lives on, draining");
+    for i in 0..50 {
+        assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()), "{i}");
+    }
+    drop(held);
+}

@@ -123,17 +123,18 @@ fn the_deb_installs_serves_a_reload_and_removes_cleanly() {
     assert!(kept_dirs.contains(&"/usr/bin"), "{kept_dirs:?}");
 }
 
+/// The installed handoff recipe for `kind`, copied as a user would, run
+/// with the installed programs only, serving "v0".
+fn installed(kind: Kind) -> Install {
+    let examples = Path::new(INSTALLED_EXAMPLES);
+    Install::from(examples, SYSTEM_PATH.into(), kind, Mode::Handoff, "v0")
+}
+
 /// The installed runit handoff recipe, copied as a user would, with only
 /// paths and port rewritten: one reload under load, none failed.
 fn installed_runit_recipe_reloads_under_load() {
     let mut procs = Procs::new();
-    let inst = Install::from(
-        Path::new(INSTALLED_EXAMPLES),
-        SYSTEM_PATH.into(),
-        Kind::Runit,
-        Mode::Handoff,
-        "v0",
-    );
+    let inst = installed(Kind::Runit);
     let svc = inst.start(&mut procs);
     let before = inst.wait_settled(&svc, "v0");
     let limit = Duration::from_secs(120);
@@ -163,13 +164,7 @@ fn installed_runit_recipe_reloads_under_load() {
 /// haproxy answers, though the configuration takes a while to load.
 fn installed_s6_recipe_is_ready_once_haproxy_answers() {
     let mut procs = Procs::new();
-    let inst = Install::from(
-        Path::new(INSTALLED_EXAMPLES),
-        SYSTEM_PATH.into(),
-        Kind::S6,
-        Mode::Handoff,
-        "v0",
-    );
+    let inst = installed(Kind::S6);
     inst.set_version_with_large_map("v0", 200_000);
     let svc = inst.start(&mut procs);
     inst.assert_ready_and_serving(&svc, "v0");

@@ -10,7 +10,7 @@ use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
-use pidchain::haproxy::{show_proc, socket};
+use pidchain::haproxy::{info, show_proc, socket};
 use pidchain::pid;
 use pidchain::{number, usage};
 
@@ -99,6 +99,35 @@ fn run(argv: Argv<'static>) -> ! {
             );
         }
     };
+    // The former workers get SIGUSR1 from the master once the new ones
+    // run, and stop accepting when they act on it: until then a new
+    // connection may still reach the old configuration. Asked of each
+    // one through the master (`@!PID`), until it says it is stopping or
+    // is gone.
+    if after.is_some() {
+        for old in &master.old_workers {
+            let command = [b"@!".as_slice(), &number::format(*old), b" show info"].concat();
+            loop {
+                match socket::ask(path, &command, &mut answer, &mut waiter) {
+                    Ok(()) if info::stopping(&answer) == Some(false) => {}
+                    Ok(()) => break,
+                    Err(e) => PROG.socket_failed(shown, &e),
+                }
+                if !waiter.pause() {
+                    PROG.die(
+                        EXIT_NO_PID,
+                        &[
+                            b"a former worker of the master on ",
+                            shown,
+                            b", pid ",
+                            &number::format(*old),
+                            b", still accepts connections",
+                        ],
+                    );
+                }
+            }
+        }
+    }
     let count = number::format(master.reloads);
     chain::hand_on_value(&PROG, var, Some(&count), tail)
 }

@@ -12,6 +12,19 @@ pub fn pid(answer: &[u8], pid_max: u32) -> Option<u32> {
         .and_then(|v| pid::parse(number::trim_space(v), pid_max))
 }
 
+/// The `Stopping:` line: true once the process soft-stops, which it does
+/// in the same step as it stops accepting connections.
+pub fn stopping(answer: &[u8]) -> Option<bool> {
+    let value = answer
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Stopping:"))?;
+    match number::trim_space(value) {
+        b"0" => Some(false),
+        b"1" => Some(true),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +38,16 @@ mod tests {
         assert_eq!(pid(b"Name: Pid: 42\n", 4_194_304), None);
         assert_eq!(pid(b"", 4_194_304), None);
         assert_eq!(pid(b"Unknown command.\n", 4_194_304), None);
+    }
+
+    #[test]
+    fn stopping_line() {
+        assert_eq!(stopping(b"Pid: 21085\nStopping: 1\n"), Some(true));
+        assert_eq!(stopping(b"Pid: 21085\nStopping: 0\n"), Some(false));
+        assert_eq!(stopping(b"Stopping: yes\n"), None);
+        assert_eq!(
+            stopping(b"Can't find the target PID matching the prefix '@!99'\n"),
+            None
+        );
     }
 }

@@ -17,7 +17,7 @@
 //! through: 0 for the workers the latest reload started. A failed reload
 //! leaves the former workers in `# workers`, their count one higher.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Master {
     pub pid: u32,
     pub reloads: u64,
@@ -25,6 +25,8 @@ pub struct Master {
     pub failed: Option<u64>,
     /// A current worker was started by the latest reload.
     pub new_workers: bool,
+    /// Workers of former configurations, soft-stopping or about to.
+    pub old_workers: Vec<u32>,
 }
 
 impl Master {
@@ -37,6 +39,7 @@ impl Master {
 pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
     let mut master = None;
     let mut new_workers = false;
+    let mut old_workers = Vec::new();
     let mut section: &[u8] = b"";
     for line in answer.split(|&b| b == b'\n') {
         if let Some(name) = line.strip_prefix(b"# ") {
@@ -63,6 +66,9 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
                 master = Some((pid, reloads, failed));
             }
             b"worker" if section == b"workers" => new_workers |= reloads == b"0",
+            b"worker" if section == b"old workers" => {
+                old_workers.extend(crate::pid::parse(pid, pid_max));
+            }
             _ => {}
         }
     }
@@ -71,6 +77,7 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
         reloads,
         failed,
         new_workers,
+        old_workers,
     })
 }
 
@@ -104,7 +111,8 @@ mod tests {
                 pid: 29090,
                 reloads: 3,
                 failed: Some(0),
-                new_workers: true
+                new_workers: true,
+                old_workers: vec![29824],
             }
         );
         assert!(m.latest_succeeded());
