@@ -203,7 +203,7 @@ fn content(buf: &[u8], len: Option<usize>) -> Content {
 /// Opens `path` (renamed first to a private name when consuming, so that
 /// of two consumers exactly one gets the file). None when it is missing.
 fn open(path: &CStr, consume: bool) -> Result<Option<Opened>, Error> {
-    if trust::look(path)?.is_none() {
+    if !trust::look(path)? {
         return Ok(None);
     }
     let private = if consume {
@@ -217,21 +217,16 @@ fn open(path: &CStr, consume: bool) -> Result<Option<Opened>, Error> {
         None
     };
     let opened = trust::open(private.as_deref().unwrap_or(path));
-    match opened {
-        Ok(Some(fd)) => return Ok(Some(Opened { fd, private })),
-        Ok(None) => {}
-        Err(_) => {}
-    }
-    if let Some(p) = &private {
+    if let (Some(p), Ok(None) | Err(_)) = (&private, &opened) {
         let _ = nix::unistd::unlink(p.as_c_str());
     }
-    // Errors name the path asked for, not the private name.
     match opened {
+        Ok(fd) => Ok(fd.map(|fd| Opened { fd, private })),
+        // Errors name the path asked for, not the private name.
         Err(trust::Error::Sys(e)) => {
             Err(Error::Sys(SysError::new(e.call, path.to_bytes(), e.errno)))
         }
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(None),
     }
 }
 

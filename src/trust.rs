@@ -59,15 +59,15 @@ pub enum Error {
     Sys(SysError),
 }
 
-/// Looks at `path` without opening it, so that a device or a FIFO is
-/// never opened at all: None when it does not exist. What decides is
-/// `check` on the descriptor, the path may be swapped in between.
-pub fn look(path: &CStr) -> Result<Option<()>, Error> {
+/// Whether `path` exists, looked at without opening it, so that a device
+/// or a FIFO is never opened at all. What decides is `check` on the
+/// descriptor: the path may be swapped in between.
+pub fn look(path: &CStr) -> Result<bool, Error> {
     match nix::sys::stat::lstat(path) {
-        Err(Errno::ENOENT) => Ok(None),
+        Err(Errno::ENOENT) => Ok(false),
         Err(e) => Err(Error::Sys(SysError::new(Call::Stat, path.to_bytes(), e))),
         Ok(st) => match kind(&st) {
-            FileKind::Regular => Ok(Some(())),
+            FileKind::Regular => Ok(true),
             other => Err(Error::Distrusted(Distrust::NotRegular(other))),
         },
     }

@@ -40,6 +40,15 @@ fn start_master(procs: &mut Procs, dir: &Path) -> Master {
     }
 }
 
+/// The master's children: its workers, current and former.
+fn workers(master: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 fn hr(args: &[&str]) -> Output {
     run(cmd(HAPROXY_RELOADS).args(args))
 }
@@ -123,12 +132,7 @@ fn after_a_reload_every_new_connection_gets_the_new_configuration() {
     // on as a former worker through the reload (up to timeout client).
     let mut held = std::net::TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
     held.write_all(b"GET / HTTP/1.1\r\n").expect("write");
-    let children = || {
-        std::fs::read_to_string(format!("/proc/{}/task/{}/children", m.pid, m.pid))
-            .unwrap_or_default()
-            .split_whitespace()
-            .count()
-    };
+    let children = || workers(m.pid).len();
     wait_for("the first worker", || children() == 1);
     write_file(&m.cfg, &config(m.port, "v1"), 0o644);
     signal(m.pid, libc::SIGUSR2);
@@ -139,4 +143,29 @@ fn after_a_reload_every_new_connection_gets_the_new_configuration() {
         assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()), "{i}");
     }
     drop(held);
+}
+
+#[test]
+fn a_former_worker_that_never_stops_accepting_fails_the_wait() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let m = start_master(&mut procs, d.path());
+    assert_eq!(hr(&["-w", "15000", &m.sock]).code(), 0);
+    wait_for("the first worker", || workers(m.pid).len() == 1);
+    let first = workers(m.pid)[0];
+    // Stopped, it never acts on the master's soft-stop signal: the reload
+    // is done, but the former worker would take connections once resumed.
+    signal(first, libc::SIGSTOP);
+    write_file(&m.cfg, &config(m.port, "v1"), 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "3000", "-a", "0", &m.sock]);
+    signal(first, libc::SIGCONT);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "a former worker of the master on {}, pid {first}, still accepts connections",
+            m.sock
+        )),
+        "{o:?}"
+    );
 }

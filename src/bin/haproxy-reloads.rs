@@ -10,7 +10,8 @@ use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
-use pidchain::haproxy::{info, show_proc, socket};
+use pidchain::haproxy::socket::{self, QueryError};
+use pidchain::haproxy::{info, show_proc};
 use pidchain::pid;
 use pidchain::{number, usage};
 
@@ -111,6 +112,9 @@ fn run(argv: Argv<'static>) -> ! {
                 match socket::ask(path, &command, &mut answer, &mut waiter) {
                     Ok(()) if info::stopping(&answer) == Some(false) => {}
                     Ok(()) => break,
+                    // A worker too busy (or stopped) to answer has not
+                    // acted on the master's signal either.
+                    Err(QueryError::TimedOut) => {}
                     Err(e) => PROG.socket_failed(shown, &e),
                 }
                 if !waiter.pause() {
