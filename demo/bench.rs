@@ -611,7 +611,7 @@ fn run_one(method: Method, client: Client, reloads: usize, setup: Setup) -> Resu
 /// daemonized copy to drain; master-worker waits for no drain.
 fn drain(reloads: usize) -> Result<(), String> {
     let delay = Duration::from_secs(3);
-    let backend = slow_backend(delay).map_err(|e| e.to_string())?;
+    let backend = slow_backend(delay).map_err(|e| e.to_string())?.port;
     println!(
         "\nDrain: {reloads} back-to-back reloads, four requests of {} s always in flight",
         delay.as_secs()

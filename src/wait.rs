@@ -17,6 +17,8 @@ const TICK_POLLED: Duration = Duration::from_millis(5);
 pub struct Waiter {
     /// None: further than the clock can count (`-w` takes any u64), never.
     deadline: Option<Instant>,
+    /// A zero timeout: one look, no waiting at all.
+    once: bool,
     inotify: Option<Inotify>,
     /// Sleep between two looks when nothing is watched.
     tick: Duration,
@@ -29,6 +31,7 @@ impl Waiter {
         let deadline = Instant::now().checked_add(timeout);
         Waiter {
             deadline,
+            once: timeout.is_zero(),
             inotify: watch(dir),
             tick: TICK_POLLED,
         }
@@ -39,6 +42,7 @@ impl Waiter {
     pub fn ticking(timeout: Duration, tick: Duration) -> Self {
         Waiter {
             deadline: Instant::now().checked_add(timeout),
+            once: timeout.is_zero(),
             inotify: None,
             tick,
         }
@@ -47,6 +51,11 @@ impl Waiter {
     /// When the wait ends; None for never.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
+    }
+
+    /// Whether this waiter never waits: one look only.
+    pub fn once(&self) -> bool {
+        self.once
     }
 
     /// Sleeps until the directory changes, a tick passes or the deadline

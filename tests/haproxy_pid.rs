@@ -60,14 +60,68 @@ fn the_pid_that_answers_and_waiting_for_an_expected_one() {
     assert_eq!(o.out(), format!("{pid} unset\n"), "{o:?}");
     let o = hp(&[sock, "sh", "-c", "echo $HAPROXY_PID"]);
     assert_eq!(o.out(), format!("{pid}\n"), "{o:?}");
-    // Another pid expected: exit 1 after the wait, saying who answers.
-    let o = hp(&["-w", "200", "-e", "4242", sock]);
+    // Another live pid expected (this test's): exit 1 after the wait,
+    // saying who answers.
+    let me = std::process::id();
+    let o = hp(&["-w", "200", "-e", &me.to_string(), sock]);
     assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
     assert!(
         o.stderr
-            .contains(&format!("is answered by pid {pid}, not 4242")),
+            .contains(&format!("is answered by pid {pid}, not {me}")),
         "{o:?}"
     );
+    // An exited pid expected: it can never answer, so no waiting for it.
+    let mut exited = Command::new("true").spawn().unwrap();
+    let gone = exited.id();
+    exited.wait().unwrap();
+    let o = hp(&["-w", "600000", "-e", &gone.to_string(), sock]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "haproxy-pid: fatal: pid {gone} is gone: it never answered on {sock}"
+        )),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn optional_no_haproxy_answering_is_a_cold_start() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let missing = d.path().join("none.sock");
+    let stale = d.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    for nobody in [&missing, &stale] {
+        let nobody = nobody.to_str().unwrap();
+        let o = hp(&["-o", nobody]);
+        assert_eq!(
+            (o.code(), o.out().as_str(), o.stderr.as_str()),
+            (0, "", ""),
+            "{o:?}"
+        );
+        // Chained: the variable is removed, not left as it came.
+        let o = run(cmd(HAPROXY_PID).env("HAPROXY_PID", "4242").args([
+            "-o",
+            nobody,
+            "sh",
+            "-c",
+            "echo ${HAPROXY_PID-unset}",
+        ]));
+        assert_eq!((o.code(), o.out().as_str()), (0, "unset\n"), "{o:?}");
+    }
+    // A path that is not to be trusted is still an error.
+    let file = d.path().join("plain");
+    write_file(&file, b"", 0o600);
+    let o = hp(&["-o", file.to_str().unwrap(), "true"]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("it is not a unix socket"), "{o:?}");
+    // An haproxy that answers is passed on.
+    let pid = start_haproxy(&mut procs, d.path(), &[]);
+    let sock = d.path().join("stats.sock");
+    let sock = sock.to_str().unwrap();
+    wait_for("haproxy to answer", || hp(&[sock]).code() == 0);
+    let o = hp(&["-o", sock, "sh", "-c", "echo $HAPROXY_PID"]);
+    assert_eq!((o.code(), o.out()), (0, format!("{pid}\n")), "{o:?}");
 }
 
 #[test]
@@ -132,6 +186,28 @@ fn what_is_not_a_live_haproxy_socket() {
     t.join().unwrap();
     assert_eq!(o.code(), 1, "{o:?}");
     assert!(o.stderr.contains("no pid in the answer"), "{o:?}");
+}
+
+#[test]
+fn without_w_one_question_waits_for_a_slow_answer() {
+    let d = tempdir();
+    // An haproxy busy for 2 s before it answers (as one loading a large
+    // configuration, or stopped and continued): longer than the second
+    // that a question asked near the end of a -w wait gets.
+    let slow = d.path().join("slow.sock");
+    let l = std::os::unix::net::UnixListener::bind(&slow).unwrap();
+    let t = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Some(Ok(mut c)) = l.incoming().next() {
+            let mut cmd = Vec::new();
+            let _ = c.read_to_end(&mut cmd);
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let _ = c.write_all(b"Name: HAProxy\nPid: 4242\n");
+        }
+    });
+    let o = hp(&[slow.to_str().unwrap()]);
+    t.join().unwrap();
+    assert_eq!((o.code(), o.out().as_str()), (0, "4242\n"), "{o:?}");
 }
 
 #[test]

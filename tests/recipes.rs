@@ -281,21 +281,24 @@ fn slow_requests_in_flight_across_back_to_back_reloads() {
         for kind in ALL {
             let mut procs = Procs::new();
             let inst = Install::with_mode(kind, mode, "v0");
-            inst.set_version_with_slow_backend("v0", backend);
+            inst.set_version_with_slow_backend("v0", backend.port);
             let svc = inst.start(&mut procs);
             let first = inst.wait_settled(&svc, "v0");
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             let port = inst.port;
+            let held = backend.received();
             let slow: Vec<_> = (0..3)
                 .map(|_| {
                     std::thread::spawn(move || fetch_path(port, "/slow", Duration::from_secs(30)))
                 })
                 .collect();
             // In flight before the first reload: the backend holds them.
-            std::thread::sleep(Duration::from_millis(300));
+            wait_for("the slow requests to reach the backend", || {
+                backend.received() >= held + 3
+            });
             let mut before = first;
             for version in ["v1", "v2"] {
-                inst.set_version_with_slow_backend(version, backend);
+                inst.set_version_with_slow_backend(version, backend.port);
                 let o = inst.reload();
                 assert_eq!(o.code(), 0, "{kind:?} {mode:?} {version}: {o:?}");
                 before =
@@ -372,6 +375,76 @@ fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
         let last = inst.wait_settled(&svc, "v1");
         assert_ne!(last, first, "{kind:?}");
+        assert_no_orphan(&inst, &svc);
+    }
+}
+
+/// The copy stalls (SIGSTOP) during the handoff, so the restarted ./run,
+/// which has consumed the handoff pidfile, cannot take over from it and
+/// fails. The next ./run must still find the copy, by its stats socket,
+/// and take it over: no haproxy left running unsupervised beside the new
+/// one. The reload says that its haproxy did not take over.
+#[test]
+fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
+    let backend = slow_backend(Duration::from_secs(2)).expect("a backend");
+    for kind in ALL {
+        let mut procs = Procs::new();
+        let inst = Install::with_mode(kind, Mode::Handoff, "v0");
+        inst.set_version_with_slow_backend("v0", backend.port);
+        let svc = inst.start(&mut procs);
+        let first = inst.wait_settled(&svc, "v0");
+        // A request the old haproxy drains for 2 s: time to stop the
+        // copy before the old one exits and ./run starts again.
+        let held = backend.received();
+        let port = inst.port;
+        let slow = std::thread::spawn(move || fetch_path(port, "/slow", Duration::from_secs(30)));
+        wait_for("the slow request to reach the backend", || {
+            backend.received() > held
+        });
+        inst.set_version_with_slow_backend("v1", backend.port);
+        let reload = procs.spawn(
+            inst.reload_command()
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        // The copy has started (its launcher gone) once the reload has
+        // renamed its pidfile to the handoff pidfile.
+        let mut copy = 0;
+        wait_for("the handoff pidfile", || {
+            copy = std::fs::read_to_string(inst.handoff())
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(0);
+            copy != 0
+        });
+        assert_eq!(inst.daemonized_copy(), copy, "{kind:?}");
+        // SAFETY: kill(2) on the haproxy this test's reload started.
+        unsafe { libc::kill(copy as i32, libc::SIGSTOP) };
+        // A ./run gave up on the copy: its question on the stats socket
+        // went unanswered (or, had it been asked before the stop, the new
+        // haproxy's -x did).
+        wait_until("a ./run to give up on the stopped copy", || {
+            let log = std::fs::read_to_string(&svc.log).unwrap_or_default();
+            if log.contains("haproxy-pid: fatal: no whole answer from")
+                || log.contains("Failed to get the sockets from the old process")
+            {
+                Ok(())
+            } else {
+                Err(format!("log: {log}"))
+            }
+        });
+        // SAFETY: as above.
+        unsafe { libc::kill(copy as i32, libc::SIGCONT) };
+        let o = wait_output(reload);
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(o.stderr.contains("did not take over"), "{kind:?}: {o:?}");
+        assert_eq!(slow.join().unwrap(), Ok("slow".to_owned()), "{kind:?}");
+        // One supervised haproxy, serving v1; the copy was told to finish.
+        let last = inst.wait_settled(&svc, "v1");
+        assert_ne!(last, first, "{kind:?}");
+        wait_for("the copy to exit", || {
+            !std::path::Path::new(&format!("/proc/{copy}")).exists()
+        });
         assert_no_orphan(&inst, &svc);
     }
 }

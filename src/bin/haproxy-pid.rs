@@ -1,25 +1,28 @@
-//! haproxy-pid [-w MS] [-e PID] [-n VAR] SOCKET [prog...]
+//! haproxy-pid [-o] [-w MS] [-e PID] [-n VAR] SOCKET [prog...]
 //!
 //! The pid of the haproxy process that answers `show info` on the stats
 //! socket SOCKET; with -e, waits until it is PID: the new haproxy of a
 //! reload has taken the listeners over. Execs prog with VAR set to it, or
-//! alone prints it.
+//! alone prints it; with -o, none answering leaves VAR unset.
 #![no_main]
 
 use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::getopt::{Getopt, Opt};
-use pidchain::haproxy::{info, socket};
+use pidchain::haproxy::info;
+use pidchain::haproxy::socket::{self, QueryError};
 use pidchain::pid::{self, PidList};
+use pidchain::process::{self, Verdict};
 use pidchain::{number, usage};
 
 use std::time::Duration;
 
 const PROG: Prog = Prog {
     name: "haproxy-pid",
-    usage: "haproxy-pid [ -w ms ] [ -e pid ] [ -n var ] socket [ prog... ]",
-    help: "  -w ms    wait up to ms for an haproxy to answer (with -e: for pid to)
+    usage: "haproxy-pid [ -o ] [ -w ms ] [ -e pid ] [ -n var ] socket [ prog... ]",
+    help: "  -o       optional: no haproxy answering is not an error (var unset)
+  -w ms    wait up to ms for an haproxy to answer (with -e: for pid to)
   -e pid   expect pid: exit 1 unless the haproxy answering is pid
   -n var   put the pid in var (default HAPROXY_PID)
 ",
@@ -31,10 +34,12 @@ fn run(argv: Argv<'static>) -> ! {
     let mut var: &[u8] = b"HAPROXY_PID";
     let mut wait = Duration::ZERO;
     let mut expected = None;
+    let mut optional = false;
 
-    let mut opts = Getopt::new(argv, b"w:e:n:");
+    let mut opts = Getopt::new(argv, b"ow:e:n:");
     for opt in opts.by_ref() {
         match opt {
+            Ok(Opt::Flag(b'o')) => optional = true,
             Ok(Opt::Value(c @ b'w', ms)) => wait = usage::millis(&PROG, c, ms),
             Ok(Opt::Value(b'e', p)) => expected = Some(p),
             Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
@@ -49,15 +54,30 @@ fn run(argv: Argv<'static>) -> ! {
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(4096);
     let answering = loop {
-        let seen = match socket::ask(path, b"show info", &mut answer, &mut waiter) {
-            Ok(()) => info::pid(&answer, pid_max),
+        let until = socket::answer_deadline(&waiter);
+        let seen = match socket::query(path, b"show info", &mut answer, until) {
+            Ok(()) => Ok(info::pid(&answer, pid_max)),
+            Err(e @ QueryError::NotAnswering(_)) => Err(e),
             Err(e) => PROG.socket_failed(shown, &e),
         };
         match (seen, expected) {
-            (Some(p), None) => break p,
-            (Some(p), Some(e)) if p == e => break p,
+            (Ok(Some(p)), None) => break p,
+            (Ok(Some(p)), Some(e)) if p == e => break p,
+            // An exited pid never answers: no use waiting for it.
+            (_, Some(e)) if matches!(process::vet(e, true, None), Verdict::NoSuchProcess) => PROG
+                .die(
+                    EXIT_NO_PID,
+                    &[
+                        b"pid ",
+                        &number::format(e),
+                        b" is gone: it never answered on ",
+                        shown,
+                    ],
+                ),
             _ if waiter.pause() => continue,
-            (Some(p), Some(e)) => PROG.die(
+            (Err(_), _) if optional => chain::hand_on(&PROG, var, &PidList::new(), tail),
+            (Err(e), _) => PROG.socket_failed(shown, &e),
+            (Ok(Some(p)), Some(e)) => PROG.die(
                 EXIT_NO_PID,
                 &[
                     shown,
@@ -67,7 +87,7 @@ fn run(argv: Argv<'static>) -> ! {
                     &number::format(e),
                 ],
             ),
-            (None, _) => PROG.die(
+            (Ok(None), _) => PROG.die(
                 EXIT_NO_PID,
                 &[b"no pid in the answer to show info on ", shown],
             ),

@@ -36,14 +36,21 @@ pub fn ask(
     waiter: &mut Waiter,
 ) -> Result<(), QueryError> {
     loop {
-        let now = Instant::now();
-        let until = waiter
-            .deadline()
-            .map_or(now + ANSWER_TIME, |d| d.max(now + LAST_ANSWER_TIME));
-        match query(path, command, answer, until) {
+        match query(path, command, answer, answer_deadline(waiter)) {
             Err(QueryError::NotAnswering(_)) if waiter.pause() => continue,
             r => return r,
         }
+    }
+}
+
+/// Until when one question asked now may wait for its answer: ANSWER_TIME
+/// when there is no waiting (one question) or no end to it; else the
+/// waiter's deadline, but never less than LAST_ANSWER_TIME.
+pub fn answer_deadline(waiter: &Waiter) -> Instant {
+    let now = Instant::now();
+    match waiter.deadline() {
+        Some(d) if !waiter.once() => d.max(now + LAST_ANSWER_TIME),
+        _ => now + ANSWER_TIME,
     }
 }
 

@@ -6,10 +6,10 @@
 //! backend and the load generator. std and libc only; errors are Strings,
 //! and the caller decides whether one is a panic.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -324,7 +324,14 @@ fn keep_alive_request(s: &mut TcpStream) -> Result<bool, String> {
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 512];
     loop {
-        let n = s.read(&mut chunk).map_err(|e| format!("read: {e}"))?;
+        // EINTR is no failure: the client was stopped and continued (SIGSTOP,
+        // a cgroup freeze, seen in CI) in a read with SO_RCVTIMEO, which
+        // Linux does not restart. The request is still in flight; read on,
+        // as read_to_end does for the new-connection client.
+        let n = match s.read(&mut chunk) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            r => r.map_err(|e| format!("read: {e}"))?,
+        };
         if n == 0 {
             return Err("closed before a whole response".into());
         }
@@ -346,21 +353,39 @@ fn keep_alive_request(s: &mut TcpStream) -> Result<bool, String> {
 
 /// A backend that answers every request after `delay`: requests kept in
 /// flight across reloads. Its threads end with the process.
-pub fn slow_backend(delay: Duration) -> std::io::Result<u16> {
+pub struct SlowBackend {
+    pub port: u16,
+    received: Arc<AtomicUsize>,
+}
+
+impl SlowBackend {
+    /// Requests received so far (each then held for `delay`): how a test
+    /// knows that a request is in flight.
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
+    }
+}
+
+pub fn slow_backend(delay: Duration) -> std::io::Result<SlowBackend> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
+            let counter = counter.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let mut got = Vec::new();
                 while !got.windows(4).any(|w| w == b"\r\n\r\n") {
                     match conn.read(&mut buf) {
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
                         Ok(0) | Err(_) => return,
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
                 }
+                counter.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(delay);
                 let _ = conn.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
@@ -368,7 +393,7 @@ pub fn slow_backend(delay: Duration) -> std::io::Result<u16> {
             });
         }
     });
-    Ok(port)
+    Ok(SlowBackend { port, received })
 }
 
 /// How a load client talks to haproxy. Neither ever retries: a request
