@@ -274,13 +274,20 @@ fn configuration_broken_between_the_check_and_the_restart() {
         "the handoff pidfile was consumed by a run that could not start"
     );
     assert_eq!(inst.fetch(), Ok("v1".to_owned()));
-    // The reload says that the takeover did not happen: the run it
-    // waited for exited (without waiting out its TIMEOUT).
+    // The reload says that the takeover did not happen: the runs it
+    // waited for (RUNS of them) exited, without waiting out its TIMEOUT.
     let o = wait_output(reload);
     assert_eq!(o.code(), 1, "{o:?}");
+    assert_eq!(
+        o.stderr
+            .matches(" exited before it took over; waiting for the next ./run\n")
+            .count(),
+        2,
+        "{o:?}"
+    );
     assert!(
         o.stderr.contains("is gone: it never answered on")
-            && o.stderr.contains("did not take over"),
+            && o.stderr.ends_with(" did not take over\n"),
         "{o:?}"
     );
     // Fixed: the next restart takes over from the copy.
