@@ -64,16 +64,7 @@ fn run(argv: Argv<'static>) -> ! {
             (Ok(Some(p)), None) => break p,
             (Ok(Some(p)), Some(e)) if p == e => break p,
             // An exited pid never answers: no use waiting for it.
-            (_, Some(e)) if matches!(process::vet(e, true, None), Verdict::NoSuchProcess) => PROG
-                .die(
-                    EXIT_NO_PID,
-                    &[
-                        b"pid ",
-                        &number::format(e),
-                        b" is gone: it never answered on ",
-                        shown,
-                    ],
-                ),
+            (_, Some(e)) if exited(e) => gone(e, shown),
             _ if waiter.pause() => continue,
             (Err(_), _) if optional => chain::hand_on(&PROG, var, &PidList::new(), tail),
             (Err(e), _) => PROG.socket_failed(shown, &e),
@@ -94,4 +85,20 @@ fn run(argv: Argv<'static>) -> ! {
         }
     };
     chain::hand_on(&PROG, var, &PidList::from_pid(answering), tail)
+}
+
+fn exited(pid: u32) -> bool {
+    matches!(process::vet(pid, true, None), Verdict::NoSuchProcess)
+}
+
+fn gone(pid: u32, socket: &[u8]) -> ! {
+    PROG.die(
+        EXIT_NO_PID,
+        &[
+            b"pid ",
+            &number::format(pid),
+            b" is gone: it never answered on ",
+            socket,
+        ],
+    )
 }
