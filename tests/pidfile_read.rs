@@ -274,7 +274,7 @@ fn w_waits_for_a_file_created_empty_and_written_later() {
             "gave up on an empty file"
         );
         std::io::Write::write_all(&mut held, b"4242").unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        wait_looked_again(child.id());
         assert!(
             child.try_wait().unwrap().is_none(),
             "took a line without its newline"
@@ -319,7 +319,7 @@ fn w_does_not_wait_for_a_missing_file_but_big_w_does() {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped()),
     );
-    std::thread::sleep(Duration::from_millis(50));
+    wait_watching(child.id());
     let tmp = d.path().join("late.tmp");
     write_file(&tmp, b"4343\n", 0o644);
     std::fs::rename(&tmp, &f).unwrap();
@@ -483,6 +483,34 @@ fn a_thread_id_is_not_a_process() {
     // Without -a or -c nothing is checked: a plain pid scraper.
     let o = read(&[&f]);
     assert_eq!(o.out(), format!("{} {live} {me}\n", thread.tid), "{o:?}");
+}
+
+/// Waits until `pid` has read again (its read bytes grew, so it has seen
+/// what was written before this call) and sleeps again: it waits on.
+/// A program that took what it read would be running or gone instead
+/// (returns then too).
+fn wait_looked_again(pid: u32) {
+    let read_bytes = || -> Option<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("rchar:"))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let state = || -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 2..].chars().next()
+    };
+    let before = read_bytes().expect("/proc/PID/io (needs root, as CI runs)");
+    wait_until("pidfile-read to look again and wait on", || {
+        match (read_bytes(), state()) {
+            (Some(now), Some('S')) if now > before => Ok(()),
+            // Exited: the caller's check says what it took.
+            (_, Some('Z') | None) => Ok(()),
+            seen => Err(format!("read bytes and state {seen:?}, {before} before")),
+        }
+    });
 }
 
 /// Waits until `pid` holds an inotify descriptor: it has subscribed.

@@ -115,11 +115,12 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     assert_eq!(pids.len(), supervised, "{kind:?} {mode:?}: {pids:?}");
     times.sort();
     eprintln!(
-        "{kind:?} {mode:?}: {RELOADS} reloads, {} + {} keep-alive requests, {} + {} failed; reload to settled: median {:?}, max {:?}",
+        "{kind:?} {mode:?}: {RELOADS} reloads, {} + {} keep-alive requests, {} + {} failed ({} keep-alive reads interrupted and read again); reload to settled: median {:?}, max {:?}",
         stats.ok + stats.failed,
         kept.ok + kept.failed,
         stats.failed,
         kept.failed,
+        kept.interrupted,
         times[times.len() / 2],
         times[times.len() - 1]
     );

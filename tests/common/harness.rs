@@ -317,8 +317,9 @@ fn body(resp: &[u8]) -> Result<(String, bool), String> {
 }
 
 /// One request on a kept-alive connection; Ok(true) when the server
-/// closes the connection after this response.
-fn keep_alive_request(s: &mut TcpStream) -> Result<bool, String> {
+/// closes the connection after this response. Counts reads interrupted
+/// and read again in `interrupted`.
+fn keep_alive_request(s: &mut TcpStream, interrupted: &mut u64) -> Result<bool, String> {
     s.write_all(b"GET / HTTP/1.1\r\nHost: pidchain\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut buf = Vec::with_capacity(256);
@@ -329,7 +330,10 @@ fn keep_alive_request(s: &mut TcpStream) -> Result<bool, String> {
         // Linux does not restart. The request is still in flight; read on,
         // as read_to_end does for the new-connection client.
         let n = match s.read(&mut chunk) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                *interrupted += 1;
+                continue;
+            }
             r => r.map_err(|e| format!("read: {e}"))?,
         };
         if n == 0 {
@@ -416,6 +420,9 @@ pub struct Stats {
     /// Keep-alive: responses after which the server closed the connection
     /// (`Connection: close`), as a soft-stopping haproxy does.
     pub closed_by_server: u64,
+    /// Keep-alive: reads interrupted (EINTR: the client was stopped and
+    /// continued) and read again. No request was sent again.
+    pub interrupted: u64,
     /// The first few failures, with their reasons.
     pub failures: Vec<String>,
 }
@@ -441,12 +448,14 @@ impl Load {
                     let mut conn: Option<TcpStream> = None;
                     while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                         let fresh = client == Client::NewConnection || conn.is_none();
+                        let mut interrupted = 0;
                         let r = match client {
                             Client::NewConnection => fetch(port).map(|_| false),
-                            Client::KeepAlive => one_kept_alive(port, &mut conn),
+                            Client::KeepAlive => one_kept_alive(port, &mut conn, &mut interrupted),
                         };
                         let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
                         s.connections += u64::from(fresh);
+                        s.interrupted += interrupted;
                         match r {
                             Ok(closed) => {
                                 s.ok += 1;
@@ -488,12 +497,16 @@ impl Load {
 
 /// One request on `conn`, opened first if there is none; the connection
 /// is dropped after a failure or when the server closes it (Ok(true)).
-fn one_kept_alive(port: u16, conn: &mut Option<TcpStream>) -> Result<bool, String> {
+fn one_kept_alive(
+    port: u16,
+    conn: &mut Option<TcpStream>,
+    interrupted: &mut u64,
+) -> Result<bool, String> {
     let s = match conn {
         Some(s) => s,
         None => conn.insert(connect(port)?),
     };
-    match keep_alive_request(s) {
+    match keep_alive_request(s, interrupted) {
         Ok(false) => Ok(false),
         Ok(true) => {
             *conn = None;
