@@ -115,6 +115,21 @@ fn optional_no_haproxy_answering_is_a_cold_start() {
     let o = hp(&["-o", file.to_str().unwrap(), "true"]);
     assert_eq!(o.code(), 1, "{o:?}");
     assert!(o.stderr.contains("it is not a unix socket"), "{o:?}");
+    // So is an answer without a pid: something listens there.
+    let liar = d.path().join("liar.sock");
+    let l = std::os::unix::net::UnixListener::bind(&liar).unwrap();
+    let t = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Some(Ok(mut c)) = l.incoming().next() {
+            let mut cmd = Vec::new();
+            let _ = c.read_to_end(&mut cmd);
+            let _ = c.write_all(b"Name: HAProxy\n");
+        }
+    });
+    let o = hp(&["-o", liar.to_str().unwrap(), "true"]);
+    t.join().unwrap();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("no pid in the answer"), "{o:?}");
     // An haproxy that answers is passed on.
     let pid = start_haproxy(&mut procs, d.path(), &[]);
     let sock = d.path().join("stats.sock");
