@@ -3,6 +3,7 @@
 //! is ignored, never a panic (eprintln! would panic on EPIPE).
 
 use crate::getopt::{Misuse, Opt};
+use crate::haproxy::answer::Unreadable;
 use crate::haproxy::socket::QueryError;
 use crate::number;
 use crate::process::{self, Verdict};
@@ -203,6 +204,10 @@ impl Prog {
                 EXIT_NO_PID,
                 &[b"no haproxy answers on ", path, b": ", e.desc().as_bytes()],
             ),
+            Cut(e) => (
+                EXIT_NO_PID,
+                &[b"no whole answer from ", path, b": ", e.desc().as_bytes()],
+            ),
             NotASocket => (
                 EXIT_NO_PID,
                 &[b"refusing ", path, b": it is not a unix socket"],
@@ -238,6 +243,25 @@ impl Prog {
             ),
         };
         self.die(code, parts)
+    }
+}
+
+impl Prog {
+    /// Ends the program on an answer that says nothing usable: exit 1.
+    /// `what` is what was looked for in the answer to `command`.
+    pub fn unreadable(&self, what: &[u8], command: &[u8], path: &[u8], why: Unreadable) -> ! {
+        let (before, after): (&[u8], &[u8]) = match why {
+            Unreadable::Incomplete => (b"incomplete answer (no empty line at its end) to ", b""),
+            Unreadable::Missing => (b"no ", b" in the answer to "),
+            Unreadable::Twice => (b"more than one ", b" in the answer to "),
+            Unreadable::Invalid => (b"no valid ", b" in the answer to "),
+        };
+        let what = if why == Unreadable::Incomplete {
+            &[][..]
+        } else {
+            what
+        };
+        self.die(EXIT_NO_PID, &[before, what, after, command, b" on ", path])
     }
 }
 

@@ -2,6 +2,7 @@
 //! sockets that are not haproxy's.
 
 mod common;
+use common::peer::{self, Peer, Reply};
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -116,18 +117,11 @@ fn optional_no_haproxy_answering_is_a_cold_start() {
     assert_eq!(o.code(), 1, "{o:?}");
     assert!(o.stderr.contains("it is not a unix socket"), "{o:?}");
     // So is an answer without a pid: something listens there.
-    let liar = d.path().join("liar.sock");
-    let l = std::os::unix::net::UnixListener::bind(&liar).unwrap();
-    let t = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        if let Some(Ok(mut c)) = l.incoming().next() {
-            let mut cmd = Vec::new();
-            let _ = c.read_to_end(&mut cmd);
-            let _ = c.write_all(b"Name: HAProxy\n");
-        }
-    });
-    let o = hp(&["-o", liar.to_str().unwrap(), "true"]);
-    t.join().unwrap();
+    let liar = peer::Peer::serve(
+        &d.path().join("liar.sock"),
+        vec![peer::answer(b"Name: HAProxy\n\n")],
+    );
+    let o = hp(&["-o", liar.path(), "true"]);
     assert_eq!(o.code(), 1, "{o:?}");
     assert!(o.stderr.contains("no pid in the answer"), "{o:?}");
     // An haproxy that answers is passed on.
@@ -186,21 +180,14 @@ fn what_is_not_a_live_haproxy_socket() {
     t.join().unwrap();
     assert_eq!(o.code(), 1, "{o:?}");
     // A peer that answers something else.
-    let liar = d.path().join("liar.sock");
-    let l = std::os::unix::net::UnixListener::bind(&liar).unwrap();
-    let t = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        if let Some(Ok(mut c)) = l.incoming().next() {
-            let mut cmd = Vec::new();
-            let _ = c.read_to_end(&mut cmd);
-            assert_eq!(cmd, b"show info\n");
-            let _ = c.write_all(b"Name: HAProxy\nPid: 1\n");
-        }
-    });
-    let o = hp(&[liar.to_str().unwrap()]);
-    t.join().unwrap();
+    let liar = peer::Peer::serve(
+        &d.path().join("liar.sock"),
+        vec![peer::answer(b"Name: HAProxy\nPid: 1\n\n")],
+    );
+    let o = hp(&[liar.path()]);
+    assert_eq!(liar.questions(), [b"show info\n"]);
     assert_eq!(o.code(), 1, "{o:?}");
-    assert!(o.stderr.contains("no pid in the answer"), "{o:?}");
+    assert!(o.stderr.contains("no valid pid in the answer"), "{o:?}");
 }
 
 #[test]
@@ -217,7 +204,7 @@ fn without_w_one_question_waits_for_a_slow_answer() {
             let mut cmd = Vec::new();
             let _ = c.read_to_end(&mut cmd);
             std::thread::sleep(std::time::Duration::from_secs(2));
-            let _ = c.write_all(b"Name: HAProxy\nPid: 4242\n");
+            let _ = c.write_all(b"Name: HAProxy\nPid: 4242\n\n");
         }
     });
     let o = hp(&[slow.to_str().unwrap()]);
@@ -255,5 +242,151 @@ fn usage_errors() {
         let o = hp(args);
         assert_eq!(o.code(), 100, "{args:?}: {o:?}");
         assert!(o.stderr.contains("usage: haproxy-pid"), "{o:?}");
+    }
+}
+
+fn ms(n: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(n)
+}
+
+/// Runs haproxy-pid; how long it took.
+fn timed(args: &[&str]) -> (Output, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let o = hp(args);
+    (o, t.elapsed())
+}
+
+/// What the machine may add to a bound: process start, scheduling.
+const SLACK: u64 = 800;
+
+#[test]
+fn a_listener_that_accepts_nothing_is_waited_for_as_long_as_asked() {
+    let d = tempdir();
+    let path = d.path().join("stalled.sock");
+    let _stalled = peer::full_backlog(&path);
+    let sock = path.to_str().unwrap();
+    let me = std::process::id().to_string();
+    for (args, asked) in [
+        (&["-w", "100", sock][..], 100),
+        (&["-w", "1500", "-e", &me, sock], 1500),
+        // Without -w: one question, up to 10 s.
+        (&[sock], 10_000),
+    ] {
+        let (o, took) = timed(args);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{args:?}: {o:?}");
+        assert!(
+            o.stderr
+                .ends_with(&format!("no whole answer from {sock} in time\n")),
+            "{o:?}"
+        );
+        assert!(
+            took >= ms(asked) && took < ms(asked + SLACK),
+            "{args:?}: took {took:?}"
+        );
+    }
+    // Something listens there: not a cold start, even with -o.
+    let o = hp(&["-o", "-w", "100", sock, "echo", "ran"]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+}
+
+#[test]
+fn a_wait_below_a_second_is_honoured() {
+    let d = tempdir();
+    // Accepts, reads the question, never answers.
+    let silent = Peer::serve(&d.path().join("silent.sock"), vec![Reply::Silent]);
+    for asked in [0u64, 50, 300] {
+        let (o, took) = timed(&["-w", &asked.to_string(), silent.path()]);
+        assert_eq!(o.code(), 1, "{o:?}");
+        assert!(o.stderr.contains("in time"), "{o:?}");
+        // -w 0 is one question: its 10 s are the next test's.
+        if asked > 0 {
+            assert!(
+                took >= ms(asked) && took < ms(asked + SLACK),
+                "-w {asked}: took {took:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_answer_cut_short_or_saying_two_things_is_not_an_answer() {
+    let d = tempdir();
+    for (i, (reply, why)) in [
+        (
+            &b"Pid: 42"[..],
+            "incomplete answer (no empty line at its end) to show info",
+        ),
+        (
+            b"Name: HAProxy\nPid: 42\n",
+            "incomplete answer (no empty line at its end) to show info",
+        ),
+        (
+            b"Pid: 42\nUptime: 0d 0h00m01s\n",
+            "incomplete answer (no empty line at its end) to show info",
+        ),
+        (
+            b"Pid: 42\nPid: 43\n\n",
+            "more than one pid in the answer to show info",
+        ),
+        (
+            b"Pid: 42\n\nPid: 43\n\n",
+            "more than one pid in the answer to show info",
+        ),
+        (
+            b"Pid: 42\nPid: 42\n\n",
+            "more than one pid in the answer to show info",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = Peer::serve(
+            &d.path().join(format!("{i}.sock")),
+            vec![peer::answer(reply)],
+        );
+        let o = hp(&[p.path(), "echo", "ran"]);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{reply:?}: {o:?}");
+        assert!(
+            o.stderr
+                .contains(&format!("haproxy-pid: fatal: {why} on {}", p.path())),
+            "{reply:?}: {o:?}"
+        );
+        // -o excuses none of them.
+        assert_eq!(hp(&["-o", p.path(), "echo", "ran"]).code(), 1);
+    }
+    // With -w, a cut answer is asked again: the whole one counts.
+    let p = Peer::serve(
+        &d.path().join("late.sock"),
+        vec![peer::answer(b"Pid: 4"), peer::answer(b"Pid: 4242\n\n")],
+    );
+    let o = hp(&["-w", "5000", p.path()]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "4242\n"), "{o:?}");
+    assert_eq!(p.questions().len(), 2);
+}
+
+#[test]
+fn optional_does_not_excuse_a_peer_that_resets() {
+    let d = tempdir();
+    for (i, reply) in [&b""[..], b"Name: HAProxy\n", b"Name: HAProxy\nPid: 42\n"]
+        .into_iter()
+        .enumerate()
+    {
+        let p = Peer::serve(
+            &d.path().join(format!("{i}.sock")),
+            vec![Reply::Reset(reply.to_vec())],
+        );
+        let o = run(cmd(HAPROXY_PID).env("HAPROXY_PID", "4242").args([
+            "-o",
+            p.path(),
+            "sh",
+            "-c",
+            "echo ran ${HAPROXY_PID-unset}",
+        ]));
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{reply:?}: {o:?}");
+        assert!(
+            o.stderr
+                .contains(&format!("no whole answer from {}: ", p.path())),
+            "{reply:?}: {o:?}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! haproxy-reloads against a real haproxy in master-worker mode.
 
 mod common;
+use common::peer::{self, Peer, Reply};
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -168,4 +169,123 @@ fn a_former_worker_that_never_stops_accepting_fails_the_wait() {
         )),
         "{o:?}"
     );
+}
+
+/// `show proc` as haproxy 2.6.12 answered it: three reloads, one current
+/// worker, one former.
+const SHOW_PROC: &[u8] =
+    b"#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
+29090           master          3 [failed: 0]   0d00h10m22s     2.6.12-1+deb12u4\n\
+# workers\n\
+29962           worker          0               0d00h00m01s     2.6.12-1+deb12u4\n\
+# old workers\n\
+29824           worker          1               0d00h00m05s     2.6.12-1+deb12u4\n\
+# programs\n\n";
+
+#[test]
+fn a_show_proc_cut_short_or_naming_two_masters_is_not_an_answer() {
+    let d = tempdir();
+    let in_master_line = SHOW_PROC.iter().position(|&b| b == b'[').unwrap();
+    let two = [
+        &SHOW_PROC[..SHOW_PROC.len() - 1],
+        b"29091 master 4 [failed: 0] 0s v\n\n",
+    ]
+    .concat();
+    for (i, (reply, why)) in [
+        (
+            &SHOW_PROC[..in_master_line],
+            "incomplete answer (no empty line at its end) to show proc",
+        ),
+        (
+            &SHOW_PROC[..SHOW_PROC.len() - 1],
+            "incomplete answer (no empty line at its end) to show proc",
+        ),
+        (&two[..], "more than one master in the answer to show proc"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = Peer::serve(
+            &d.path().join(format!("{i}.sock")),
+            vec![peer::answer(reply)],
+        );
+        let o = hr(&[p.path()]);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+        assert!(
+            o.stderr
+                .contains(&format!("haproxy-reloads: fatal: {why} on {}", p.path())),
+            "{o:?}"
+        );
+        // Waiting, it asks again until the deadline, then says the same.
+        let o = hr(&["-w", "200", "-a", "2", p.path()]);
+        assert_eq!(o.code(), 1, "{o:?}");
+        assert!(o.stderr.contains(why), "{o:?}");
+    }
+    let p = Peer::serve(&d.path().join("whole.sock"), vec![peer::answer(SHOW_PROC)]);
+    let o = hr(&["-a", "2", p.path()]);
+    assert_eq!(o.code(), 1, "the former worker never said it stops: {o:?}");
+}
+
+#[test]
+fn a_former_worker_stops_only_on_a_whole_answer_saying_so() {
+    let d = tempdir();
+    for (i, (worker, stopped)) in [
+        (peer::answer(b"Pid: 29824\nStopping: 1\n\n"), true),
+        (
+            peer::answer(b"Can't find the target PID matching the prefix '@!29824'\n"),
+            true,
+        ),
+        (peer::answer(b"Pid: 29824\nStopping: 1\n"), false),
+        (peer::answer(b"Pid: 29824\nStopping: 1"), false),
+        (
+            peer::answer(b"Can't find the target PID matching the prefix '@!29"),
+            false,
+        ),
+        (
+            peer::answer(b"Pid: 29824\nStopping: 0\nStopping: 1\n\n"),
+            false,
+        ),
+        (peer::answer(b"Pid: 29824\nStopping: 0\n\n"), false),
+        (Reply::Silent, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = Peer::serve(
+            &d.path().join(format!("{i}.sock")),
+            vec![peer::answer(SHOW_PROC), worker],
+        );
+        let o = hr(&["-w", "300", "-a", "2", p.path()]);
+        if stopped {
+            assert_eq!((o.code(), o.out().as_str()), (0, "3\n"), "{i}: {o:?}");
+        } else {
+            assert_eq!((o.code(), o.out().as_str()), (1, ""), "{i}: {o:?}");
+            assert!(
+                o.stderr.contains("pid 29824, still accepts connections"),
+                "{i}: {o:?}"
+            );
+        }
+        let q = p.questions();
+        assert_eq!(q[0], b"show proc\n", "{i}");
+        assert_eq!(q[1], b"@!29824 show info\n", "{i}");
+    }
+}
+
+#[test]
+fn a_master_that_accepts_nothing_is_waited_for_as_long_as_asked() {
+    let d = tempdir();
+    let path = d.path().join("stalled.sock");
+    let _stalled = peer::full_backlog(&path);
+    for asked in [100u64, 1500] {
+        let t = std::time::Instant::now();
+        let o = hr(&["-w", &asked.to_string(), "-a", "0", path.to_str().unwrap()]);
+        let took = t.elapsed();
+        assert_eq!(o.code(), 1, "{o:?}");
+        assert!(o.stderr.contains("in time"), "{o:?}");
+        let asked = std::time::Duration::from_millis(asked);
+        assert!(
+            took >= asked && took < asked + std::time::Duration::from_millis(800),
+            "-w {asked:?}: took {took:?}"
+        );
+    }
 }

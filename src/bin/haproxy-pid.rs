@@ -53,22 +53,35 @@ fn run(argv: Argv<'static>) -> ! {
 
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(4096);
+    // What the last question that ended said: the one the deadline cuts
+    // short says nothing new.
+    let mut last = None;
     let answering = loop {
         let until = socket::answer_deadline(&waiter);
         let seen = match socket::query(path, b"show info", &mut answer, until) {
             Ok(()) => Ok(info::pid(&answer, pid_max)),
-            Err(e @ QueryError::NotAnswering(_)) => Err(e),
+            Err(e @ (QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut)) => {
+                Err(e)
+            }
             Err(e) => PROG.socket_failed(shown, &e),
         };
+        let seen = match (seen, last) {
+            (Err(QueryError::TimedOut), Some(before)) => before,
+            _ => seen,
+        };
         match (seen, expected) {
-            (Ok(Some(p)), None) => break p,
-            (Ok(Some(p)), Some(e)) if p == e => break p,
+            (Ok(Ok(p)), None) => break p,
+            (Ok(Ok(p)), Some(e)) if p == e => break p,
             // An exited pid never answers: no use waiting for it.
             (_, Some(e)) if exited(e) => gone(e, shown),
-            _ if waiter.pause() => continue,
-            (Err(_), _) if optional => chain::hand_on(&PROG, var, &PidList::new(), tail),
+            _ if waiter.pause() => last = Some(seen),
+            // Only no listener at all: whatever accepted the question may
+            // hold the listeners, and a cold start would run beside it.
+            (Err(QueryError::NotAnswering(_)), _) if optional => {
+                chain::hand_on(&PROG, var, &PidList::new(), tail)
+            }
             (Err(e), _) => PROG.socket_failed(shown, &e),
-            (Ok(Some(p)), Some(e)) => PROG.die(
+            (Ok(Ok(p)), Some(e)) => PROG.die(
                 EXIT_NO_PID,
                 &[
                     shown,
@@ -78,10 +91,7 @@ fn run(argv: Argv<'static>) -> ! {
                     &number::format(e),
                 ],
             ),
-            (Ok(None), _) => PROG.die(
-                EXIT_NO_PID,
-                &[b"no pid in the answer to show info on ", shown],
-            ),
+            (Ok(Err(why)), _) => PROG.unreadable(b"pid", b"show info", shown, why),
         }
     };
     chain::hand_on(&PROG, var, &PidList::from_pid(answering), tail)

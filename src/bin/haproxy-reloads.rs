@@ -51,21 +51,26 @@ fn run(argv: Argv<'static>) -> ! {
 
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(1024);
+    // What the last answer said: the question the deadline cuts short
+    // says nothing new.
+    let mut last = None;
     let master = loop {
         // A 2.6 master re-executes itself to reload: its CLI is gone for
         // a moment, and ask() asks again.
-        let master = match socket::ask(path, b"show proc", &mut answer, &mut waiter) {
+        let seen = match socket::ask(path, b"show proc", &mut answer, &mut waiter) {
             Ok(()) => show_proc::parse(&answer, pid_max),
-            Err(e) => PROG.socket_failed(shown, &e),
+            Err(e) => match (e, last.take()) {
+                (QueryError::TimedOut, Some(before)) => before,
+                _ => PROG.socket_failed(shown, &e),
+            },
         };
-        let Some(m) = master else {
-            if waiter.pause() {
+        let m = match seen {
+            Ok(m) => m,
+            Err(why) if waiter.pause() => {
+                last = Some(Err(why));
                 continue;
             }
-            PROG.die(
-                EXIT_NO_PID,
-                &[b"no master in the answer to show proc on ", shown],
-            )
+            Err(why) => PROG.unreadable(b"master", b"show proc", shown, why),
         };
         let Some(after) = after else { break m };
         // Done once the reload has started workers or has failed.
@@ -99,6 +104,7 @@ fn run(argv: Argv<'static>) -> ! {
                 ],
             );
         }
+        last = Some(Ok(m));
     };
     // The former workers get SIGUSR1 from the master once the new ones
     // run, and stop accepting when they act on it: until then a new
@@ -110,11 +116,12 @@ fn run(argv: Argv<'static>) -> ! {
             let command = [b"@!".as_slice(), &number::format(*old), b" show info"].concat();
             loop {
                 match socket::ask(path, &command, &mut answer, &mut waiter) {
-                    Ok(()) if info::stopping(&answer) == Some(false) => {}
-                    Ok(()) => break,
-                    // A worker too busy (or stopped) to answer has not
-                    // acted on the master's signal either.
-                    Err(QueryError::TimedOut) => {}
+                    Ok(()) if info::no_such_worker(&answer) => break,
+                    Ok(()) if info::stopping(&answer) == Ok(true) => break,
+                    // Not stopping, or no whole answer: a worker too busy
+                    // (or stopped) to answer has not acted on the master's
+                    // signal either.
+                    Ok(()) | Err(QueryError::TimedOut) => {}
                     Err(e) => PROG.socket_failed(shown, &e),
                 }
                 if !waiter.pause() {

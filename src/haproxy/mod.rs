@@ -3,6 +3,7 @@
 //! far the master of master-worker mode has got with its reloads (`show
 //! proc` on the master CLI). Nothing else is ever sent.
 
+pub mod answer;
 pub mod info;
 pub mod show_proc;
 pub mod socket;

@@ -16,6 +16,9 @@
 //! success. A worker's `<reloads>` counts the reloads it has lived
 //! through: 0 for the workers the latest reload started. A failed reload
 //! leaves the former workers in `# workers`, their count one higher.
+//! Read only from a whole answer (`answer::whole`) with one master line.
+
+use super::answer::{self, Unreadable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Master {
@@ -36,12 +39,12 @@ impl Master {
     }
 }
 
-pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
+pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
     let mut master = None;
     let mut new_workers = false;
     let mut old_workers = Vec::new();
     let mut section: &[u8] = b"";
-    for line in answer.split(|&b| b == b'\n') {
+    for line in answer::whole(answer)?.split(|&b| b == b'\n') {
         if let Some(name) = line.strip_prefix(b"# ") {
             section = crate::number::trim_space(name);
             continue;
@@ -54,13 +57,17 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
             continue;
         };
         match kind {
-            b"master" if master.is_none() => {
-                let pid = crate::pid::parse(pid, pid_max)?;
-                let reloads = crate::number::parse(reloads)?;
+            b"master" if master.is_some() => return Err(Unreadable::Twice),
+            b"master" => {
+                let invalid = Unreadable::Invalid;
+                let pid = crate::pid::parse(pid, pid_max).ok_or(invalid)?;
+                let reloads = crate::number::parse(reloads).ok_or(invalid)?;
                 let failed = match (fields.next(), fields.next()) {
-                    (Some(b"[failed:"), Some(n)) => {
-                        Some(crate::number::parse(n.strip_suffix(b"]")?)?)
-                    }
+                    (Some(b"[failed:"), Some(n)) => Some(
+                        n.strip_suffix(b"]")
+                            .and_then(crate::number::parse)
+                            .ok_or(invalid)?,
+                    ),
                     _ => None,
                 };
                 master = Some((pid, reloads, failed));
@@ -72,7 +79,8 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Option<Master> {
             _ => {}
         }
     }
-    master.map(|(pid, reloads, failed)| Master {
+    let (pid, reloads, failed) = master.ok_or(Unreadable::Missing)?;
+    Ok(Master {
         pid,
         reloads,
         failed,
@@ -127,17 +135,31 @@ mod tests {
 
     #[test]
     fn an_old_worker_of_generation_zero_is_not_new() {
-        let a = b"1 x\n100 master 4\n# workers\n# old workers\n200 worker 0 0s v\n";
+        let a = b"1 x\n100 master 4\n# workers\n# old workers\n200 worker 0 0s v\n\n";
         let m = parse(a, MAX).unwrap();
         assert_eq!((m.reloads, m.failed, m.new_workers), (4, None, false));
     }
 
     #[test]
     fn no_master_line_or_garbage() {
-        assert_eq!(parse(b"", MAX), None);
-        assert_eq!(parse(b"Unknown command.\n", MAX), None);
-        assert_eq!(parse(b"1 master 3\n", MAX), None);
-        assert_eq!(parse(b"100 master x\n", MAX), None);
-        assert_eq!(parse(b"100 master 3 [failed: x]\n", MAX), None);
+        for (a, why) in [
+            (&b""[..], Unreadable::Incomplete),
+            (b"Unknown command.\n\n", Unreadable::Missing),
+            (b"1 master 3\n\n", Unreadable::Invalid),
+            (b"100 master x\n\n", Unreadable::Invalid),
+            (b"100 master 3 [failed: x]\n\n", Unreadable::Invalid),
+        ] {
+            assert_eq!(parse(a, MAX), Err(why), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_cut_or_double_answer_is_not_read() {
+        // Cut in the master's line, or before the end.
+        for n in [1, 70, 100, OK.len() - 1] {
+            assert_eq!(parse(&OK[..n], MAX), Err(Unreadable::Incomplete), "{n}");
+        }
+        let twice = [&OK[..OK.len() - 1], b"29091 master 4 [failed: 0] 0s v\n\n"].concat();
+        assert_eq!(parse(&twice, MAX), Err(Unreadable::Twice));
     }
 }

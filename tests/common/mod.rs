@@ -100,6 +100,7 @@ pub fn cmd(bin: &str) -> Command {
 
 pub mod haproxy;
 pub mod harness;
+pub mod peer;
 pub mod supervisors;
 
 /// PATH with the directory of the built pidchain programs first.
