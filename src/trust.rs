@@ -94,11 +94,13 @@ pub fn open(path: &CStr) -> Result<Option<OwnedFd>, Error> {
 pub enum Checked {
     Trusted,
     /// No name left: replaced (by rename) or removed since it was opened.
-    /// Its content is a version that was once trusted there.
+    /// Type, owner and mode passed; the links cannot be counted.
     Unlinked,
 }
 
-/// The rules, on the open descriptor (`path` names it in errors).
+/// The rules, on the open descriptor (`path` names it in errors): type,
+/// owner and mode always, whatever became of the name since it was
+/// opened; then the links.
 pub fn check(fd: &OwnedFd, path: &CStr) -> Result<Checked, Error> {
     let st =
         sys::fstat(fd).map_err(|e| Error::Sys(SysError::new(Call::Stat, path.to_bytes(), e)))?;
@@ -106,12 +108,6 @@ pub fn check(fd: &OwnedFd, path: &CStr) -> Result<Checked, Error> {
     match kind(&st) {
         FileKind::Regular => {}
         other => return distrust(Distrust::NotRegular(other)),
-    }
-    if st.st_nlink == 0 {
-        return Ok(Checked::Unlinked);
-    }
-    if st.st_nlink != 1 {
-        return distrust(Distrust::HardLinks(st.st_nlink));
     }
     // Root's own file needs no geteuid(2): every call before exec counts.
     if st.st_uid != 0 {
@@ -128,5 +124,79 @@ pub fn check(fd: &OwnedFd, path: &CStr) -> Result<Checked, Error> {
             mode: st.st_mode & 0o7777,
         });
     }
-    Ok(Checked::Trusted)
+    // Unlinked only now: a file planted and removed between open and
+    // fstat must still pass owner and mode.
+    match st.st_nlink {
+        0 => Ok(Checked::Unlinked),
+        1 => Ok(Checked::Trusted),
+        n => distrust(Distrust::HardLinks(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A file with `mode` (and `owner`), opened, then given `links` names.
+    fn opened(mode: u32, owner: Option<u32>, links: u32) -> (OwnedFd, CString, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("status");
+        std::fs::write(&path, b"x").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        if let Some(uid) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), None).expect("chown (needs root)");
+        }
+        let c = CString::new(path.as_os_str().as_bytes()).expect("path");
+        let fd = open(&c).expect("open").expect("there");
+        for n in 1..links {
+            std::fs::hard_link(&path, dir.path().join(n.to_string())).expect("link");
+        }
+        if links == 0 {
+            std::fs::remove_file(&path).expect("unlink");
+        }
+        (fd, c, dir)
+    }
+
+    #[test]
+    fn unlinked_still_passes_owner_and_mode_first() {
+        let (fd, c, _d) = opened(0o644, None, 0);
+        assert_eq!(check(&fd, &c), Ok(Checked::Unlinked));
+        let (fd, c, _d) = opened(0o644, None, 1);
+        assert_eq!(check(&fd, &c), Ok(Checked::Trusted));
+        for mode in [0o666, 0o664, 0o646] {
+            let (fd, c, _d) = opened(mode, None, 0);
+            assert_eq!(
+                check(&fd, &c),
+                Err(Error::Distrusted(Distrust::Writable { mode })),
+                "{mode:o}"
+            );
+        }
+        let (fd, c, _d) = opened(0o644, None, 2);
+        assert_eq!(
+            check(&fd, &c),
+            Err(Error::Distrusted(Distrust::HardLinks(2)))
+        );
+    }
+
+    #[test]
+    fn unlinked_file_of_another_user_is_distrusted() {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "needs root to chown: run the suite as root (CI does)"
+        );
+        for links in [0, 1, 2] {
+            let (fd, c, _d) = opened(0o644, Some(65534), links);
+            assert_eq!(
+                check(&fd, &c),
+                Err(Error::Distrusted(Distrust::Owner {
+                    uid: 65534,
+                    euid: 0
+                })),
+                "{links} links"
+            );
+        }
+    }
 }
