@@ -505,3 +505,42 @@ fn every_diagnostic_is_one_line() {
     let o = sf(&[("SV_PID", "12\n13".into())], &["-n", "SV_PID", &prog]);
     assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
 }
+
+#[test]
+fn c_names_the_old_processes_when_prog_is_a_wrapper() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let other = start_named(&mut procs, d.path(), "notproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    let env = [("SV_PID", format!("{old} {other}"))];
+    // nice stands for chpst, s6-softlimit and the like: it execs prog.
+    let o = sf(&env, &["-c", "fakeproxy", "nice", "-n", "0", &prog, "-db"]);
+    assert_eq!(o.code(), 0, "{o:?}");
+    assert_eq!(
+        lines(&o),
+        ["-db", "-sf", &old.to_string(), "env:unset:unset:unset"],
+        "{o:?}"
+    );
+    assert_eq!(
+        o.stderr,
+        format!("haproxy-sf: warning: dropping pid {other}: process is not fakeproxy\n")
+    );
+    // Without -c the wrapper's name is the one asked for: every pid is
+    // dropped, and haproxy would start cold beside them.
+    let o = sf(&env, &["nice", "-n", "0", &prog, "-db"]);
+    assert_eq!(lines(&o), ["-db", "env:unset:unset:unset"], "{o:?}");
+    assert!(
+        o.stderr
+            .contains(&format!("dropping pid {old}: process is not nice")),
+        "{o:?}"
+    );
+    // -r makes that an error instead.
+    let o = sf(&env, &["-r", "nice", "-n", "0", &prog, "-db"]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    // Alone, -c replaces the default name, haproxy.
+    let o = sf(&env, &["-c", "fakeproxy"]);
+    assert_eq!((o.code(), o.out()), (0, format!("-sf {old}\n")), "{o:?}");
+    let o = sf(&env, &["-c", "", &prog]);
+    assert_eq!(o.code(), 100, "{o:?}");
+}

@@ -1,8 +1,9 @@
-//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-u] [-r] prog...
+//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-c NAME] [-u] [-r] prog...
 //!
 //! Execs prog with `-sf PID...` appended, the pids taken from SV_PID and
 //! PIDFILE_PID (or the -n variables), each checked to be a live process
-//! named like prog. Alone, prints what it would append.
+//! named like prog (or NAME: prog may be a wrapper that execs haproxy).
+//! Alone, prints what it would append.
 #![no_main]
 
 use nix::sys::stat::SFlag;
@@ -16,10 +17,11 @@ use std::ffi::{CString, c_char};
 
 const PROG: Prog = Prog {
     name: "haproxy-sf",
-    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -u ] [ -r ] [ prog... ]",
+    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -c name ] [ -u ] [ -r ] [ prog... ]",
     help: "  -t         hard stop: append -st instead of -sf
   -x socket  also pass -x socket when taking over and socket is a unix socket
   -n var     read pids from var (repeatable; default SV_PID then PIDFILE_PID)
+  -c name    keep only pids of processes named name (default: prog's basename)
   -u         unchecked: do not drop dead pids or processes not named like prog
   -r         required: exit 1 when no pid is left, instead of a cold start
 ",
@@ -36,13 +38,15 @@ fn run(argv: Argv<'static>) -> ! {
     let mut vars: Vec<&[u8]> = Vec::new();
     let mut checked = true;
     let mut required = false;
+    let mut named = None;
 
-    let mut opts = Getopt::new(argv, b"tx:n:ur");
+    let mut opts = Getopt::new(argv, b"tx:n:c:ur");
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Flag(b't')) => stop = c"-st",
             Ok(Opt::Value(b'x', s)) => socket = Some(usage::named(&PROG, "socket", s)),
             Ok(Opt::Value(c @ b'n', v)) => vars.push(usage::var_name(&PROG, c, v)),
+            Ok(Opt::Value(b'c', n)) => named = Some(usage::named(&PROG, "name", n).to_bytes()),
             Ok(Opt::Flag(b'u')) => checked = false,
             Ok(Opt::Flag(b'r')) => required = true,
             other => PROG.other_option(other),
@@ -53,8 +57,11 @@ fn run(argv: Argv<'static>) -> ! {
     }
     let prog_argv = argv.tail(opts.optind());
     let alone = prog_argv.len() <= 1;
-    let name = usage::program(&PROG, argv, opts.optind())
+    // A wrapper (chpst, nice, s6-softlimit) execs haproxy but is not
+    // named like it: -c names what the old processes are.
+    let prog_name = usage::program(&PROG, argv, opts.optind())
         .map_or(DEFAULT_NAME, |p| pathname::basename(p.to_bytes()));
+    let name = named.unwrap_or(prog_name);
 
     let mut pids = PidList::new();
     let mut pid_max = None;
