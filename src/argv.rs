@@ -13,7 +13,7 @@ pub struct Argv<'a> {
 const EMPTY: &[*const c_char] = &[std::ptr::null()];
 
 /// Defines the C `main` of a program (`#![no_main]`), which runs `$run`
-/// on the argv the C runtime passed. Not std's main: it would set SIGPIPE
+/// on the argv the C runtime passed and the one `Environ`. Not std's main: it would set SIGPIPE
 /// to ignored and touch the descriptors before the program sees them.
 #[macro_export]
 macro_rules! c_main {
@@ -25,7 +25,9 @@ macro_rules! c_main {
         ) -> ::std::ffi::c_int {
             // SAFETY: the arguments of the C main.
             let argv = unsafe { $crate::argv::Argv::from_main(argc, argv) };
-            $run(argv)
+            // SAFETY: the programs never start a thread.
+            let env = unsafe { $crate::env::Environ::single_threaded() };
+            $run(argv, env)
         }
     };
 }

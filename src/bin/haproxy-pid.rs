@@ -9,6 +9,7 @@
 use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::info;
 use pidchain::haproxy::socket::{self, QueryError};
@@ -30,7 +31,7 @@ const PROG: Prog = Prog {
 
 pidchain::c_main!(run);
 
-fn run(argv: Argv<'static>) -> ! {
+fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut var: &[u8] = b"HAPROXY_PID";
     let mut wait = Duration::ZERO;
     let mut expected = None;
@@ -78,7 +79,7 @@ fn run(argv: Argv<'static>) -> ! {
             // Only no listener at all: whatever accepted the question may
             // hold the listeners, and a cold start would run beside it.
             (Err(QueryError::NotAnswering(_)), _) if optional => {
-                chain::hand_on(&PROG, var, &PidList::new(), tail)
+                chain::hand_on(&PROG, &mut env, var, &PidList::new(), tail)
             }
             (Err(e), _) => PROG.socket_failed(shown, &e),
             (Ok(Ok(p)), Some(e)) => PROG.die(
@@ -94,7 +95,7 @@ fn run(argv: Argv<'static>) -> ! {
             (Ok(Err(why)), _) => PROG.unreadable(b"pid", b"show info", shown, why),
         }
     };
-    chain::hand_on(&PROG, var, &PidList::from_pid(answering), tail)
+    chain::hand_on(&PROG, &mut env, var, &PidList::from_pid(answering), tail)
 }
 
 fn exited(pid: u32) -> bool {

@@ -9,6 +9,7 @@
 use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::socket::{self, QueryError};
 use pidchain::haproxy::{info, show_proc};
@@ -28,7 +29,7 @@ const PROG: Prog = Prog {
 
 pidchain::c_main!(run);
 
-fn run(argv: Argv<'static>) -> ! {
+fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut var: &[u8] = b"HAPROXY_RELOADS";
     let mut wait = Duration::ZERO;
     let mut after = None;
@@ -140,5 +141,5 @@ fn run(argv: Argv<'static>) -> ! {
         }
     }
     let count = number::format(master.reloads);
-    chain::hand_on_value(&PROG, var, Some(&count), tail)
+    chain::hand_on_value(&PROG, &mut env, var, Some(&count), tail)
 }

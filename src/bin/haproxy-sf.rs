@@ -9,10 +9,11 @@
 use nix::sys::stat::SFlag;
 use pidchain::argv::Argv;
 use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, escape};
+use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
 use pidchain::process::{self, IfNameUnknown};
-use pidchain::{env, exec, number, pathname, sys, usage};
+use pidchain::{exec, number, pathname, sys, usage};
 use std::ffi::{CString, c_char};
 
 const PROG: Prog = Prog {
@@ -32,7 +33,7 @@ const DEFAULT_NAME: &[u8] = b"haproxy";
 
 pidchain::c_main!(run);
 
-fn run(argv: Argv<'static>) -> ! {
+fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut stop = c"-sf";
     let mut socket = None;
     let mut vars: Vec<&[u8]> = Vec::new();
@@ -67,7 +68,7 @@ fn run(argv: Argv<'static>) -> ! {
     let mut pid_max = None;
     for var in &vars {
         // A variable present more than once: every copy is read.
-        for value in env::get_all(var) {
+        for value in pidchain::env::get_all(var) {
             let value = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str());
             match PidList::parse_var(value, *pid_max.get_or_insert_with(pid::pid_max)) {
                 Some(list) => list.as_slice().iter().for_each(|&p| pids.push(p)),
@@ -75,7 +76,7 @@ fn run(argv: Argv<'static>) -> ! {
             }
         }
         if !alone {
-            env::remove(var);
+            env.remove(var);
         }
     }
     // The program exec'd has our pid: it must never be told to stop itself.

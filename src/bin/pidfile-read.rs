@@ -8,6 +8,7 @@ use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag;
 use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::PidList;
 use pidchain::pidfile::{self, Content, Error, Invalid, Wait};
@@ -29,7 +30,7 @@ const PROG: Prog = Prog {
 
 pidchain::c_main!(run);
 
-fn run(argv: Argv<'static>) -> ! {
+fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut var: &[u8] = b"PIDFILE_PID";
     let mut read = pidfile::Options {
         consume: false,
@@ -96,5 +97,5 @@ fn run(argv: Argv<'static>) -> ! {
             no_pid(&[b"no usable pid in ", path]);
         }
     }
-    chain::hand_on(&PROG, var, &pids, tail)
+    chain::hand_on(&PROG, &mut env, var, &pids, tail)
 }

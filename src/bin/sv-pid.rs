@@ -10,6 +10,7 @@ use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag;
 use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
 use pidchain::supervise::{self, Error, Observation, State};
@@ -29,7 +30,7 @@ const PROG: Prog = Prog {
 
 pidchain::c_main!(run);
 
-fn run(argv: Argv<'static>) -> ! {
+fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut var: &[u8] = b"SV_PID";
     let mut optional = false;
     let mut wait = None;
@@ -108,7 +109,7 @@ fn run(argv: Argv<'static>) -> ! {
         }
         break PidList::new();
     };
-    chain::hand_on(&PROG, var, &pids, tail)
+    chain::hand_on(&PROG, &mut env, var, &pids, tail)
 }
 
 /// What is wrong with a service directory's state, in words; a failed
