@@ -182,6 +182,29 @@ fn parse_stat(stat: &[u8]) -> Option<(&[u8], u8)> {
     (open < close).then(|| (&stat[open + 1..close], state))
 }
 
+/// The parent of `pid`, from /proc/PID/stat: None when no such process
+/// (or no /proc).
+pub fn parent(pid: u32) -> Result<Option<u32>, Errno> {
+    // `PID (COMM) STATE PPID ...`: comm is at most 15 bytes, the numbers
+    // at most 10 digits: 64 bytes hold the parent.
+    let mut buf = [0u8; 64];
+    match sys::read_file(&proc_path(pid, b"stat"), &mut buf) {
+        Ok(stat) => parse_parent(stat).map(Some).ok_or(Errno::EINVAL),
+        Err(Errno::ENOENT | Errno::ESRCH) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse_parent(stat: &[u8]) -> Option<u32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let mut fields = stat[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
+    let (_state, ppid) = (fields.next()?, fields.next()?);
+    // 0: a process of another pid namespace, or the kernel's.
+    crate::number::parse(ppid).and_then(|p| u32::try_from(p).ok())
+}
+
 pub fn proc_is_mounted() -> bool {
     nix::unistd::access(c"/proc/self/comm", nix::unistd::AccessFlags::F_OK).is_ok()
 }
@@ -254,6 +277,17 @@ mod tests {
         );
         assert_eq!(parse_stat(b"42 (x"), None);
         assert_eq!(parse_stat(b"42 (x)"), None);
+    }
+
+    #[test]
+    fn the_parent_from_stat() {
+        assert_eq!(parse_parent(b"42 (haproxy) S 17 42 42 0"), Some(17));
+        assert_eq!(parse_parent(b"42 (a) b) 7) S 1 0"), Some(1));
+        assert_eq!(parse_parent(b"42 (x) S"), None);
+        assert_eq!(parse_parent(b"42 (x) S x"), None);
+        let me = std::process::id();
+        let parent = std::os::unix::process::parent_id();
+        assert_eq!(super::parent(me), Ok(Some(parent)));
     }
 
     #[test]

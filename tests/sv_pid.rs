@@ -473,3 +473,119 @@ fn big_n_waits_for_a_new_pid() {
         assert_eq!(o.code(), 100, "{bad:?}: {o:?}");
     }
 }
+
+#[test]
+fn a_supervisor_started_again_does_not_vouch_for_the_killed_ones_status() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let dir = service_dir(root.path(), "svc", RUN, None, false);
+        let first = Service::start(&mut procs, kind, &dir);
+        let orphan = first.wait_up();
+        let status = first.dir.join("supervise/status");
+        let stale = std::fs::read(&status).unwrap();
+        first.kill_supervisor();
+        // Started again, as runsvdir, s6-svscan or svscan would: it runs a
+        // service process of its own; the first one's runs on, unsupervised.
+        let second = Service::start(&mut procs, kind, &dir);
+        let mut new = 0;
+        wait_for("the second supervisor's service", || {
+            new = second.reported_pid().unwrap_or(0);
+            new != 0 && new != orphan
+        });
+        assert!(Path::new(&format!("/proc/{orphan}")).exists());
+        // The window: each of them takes supervise/lock and opens
+        // supervise/control before it rewrites supervise/status. Held open
+        // here by putting the killed one's status back, by rename, as the
+        // supervisors write it.
+        let put_back = first.dir.join("supervise/status.test");
+        write_file(&put_back, &stale, 0o644);
+        std::fs::rename(&put_back, &status).unwrap();
+        let o = sv_pid(&[], &second.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.contains(&format!(
+                "sv-pid: fatal: status of {} names pid {orphan}, whose parent, pid ",
+                second.dir.display()
+            )) && o
+                .stderr
+                .ends_with(", is not the running supervisor: the status is not its yet\n"),
+            "{kind:?}: {o:?}"
+        );
+        let o = sv_pid_chained(&["-o"], &second.dir);
+        assert_eq!((o.code(), o.out().as_str()), (0, "unset\n"), "{o:?}");
+        assert!(o.stderr.contains("sv-pid: warning: status of "), "{o:?}");
+        // -w waits for the supervisor to write its own: pausing and
+        // continuing the service makes it.
+        let waiting = procs.spawn(
+            cmd(SV_PID)
+                .args(["-w", "20000"])
+                .arg(&second.dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        second.command('p');
+        second.command('c');
+        let o = wait_output(waiting);
+        assert_eq!(
+            (o.code(), o.out()),
+            (0, format!("{new}\n")),
+            "{kind:?}: {o:?}"
+        );
+        assert_eq!(sv_pid(&[], &second.dir).out(), format!("{new}\n"));
+        // A status naming a process that has exited (and been reaped) is
+        // not up either.
+        let dead = dead_pid(&mut procs);
+        let mut naming_dead = stale.clone();
+        match kind {
+            Kind::S6 => naming_dead[24..32].copy_from_slice(&u64::from(dead).to_be_bytes()),
+            _ => naming_dead[12..16].copy_from_slice(&dead.to_le_bytes()),
+        }
+        write_file(&put_back, &naming_dead, 0o644);
+        std::fs::rename(&put_back, &status).unwrap();
+        let o = sv_pid(&[], &second.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr
+                .ends_with(&format!(" names pid {dead}, which has exited\n")),
+            "{kind:?}: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn a_service_process_not_reaped_yet_is_still_the_supervisors_child() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, false),
+        );
+        let pid = svc.wait_up();
+        // The supervisor stopped before it can reap the service: its status
+        // still says up as pid, whose process is a zombie, then gone once
+        // the supervisor is killed and init reaps it.
+        let status = std::fs::read(svc.dir.join("supervise/status")).unwrap();
+        // SAFETY: signals to processes this test started.
+        unsafe { libc::kill(svc.supervisor as i32, libc::SIGSTOP) };
+        // SAFETY: as above.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        wait_for("the service to be a zombie", || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        });
+        // A zombie is still the supervisor's child: its pid, as before
+        // (haproxy-sf drops zombies).
+        assert_eq!(sv_pid(&[], &svc.dir).out(), format!("{pid}\n"), "{kind:?}");
+        assert_eq!(
+            std::fs::read(svc.dir.join("supervise/status")).unwrap(),
+            status
+        );
+        // SAFETY: as above.
+        unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
+        let o = sv_pid(&["-w", "20000", "-N", &pid.to_string()], &svc.dir);
+        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+        assert_ne!(o.out(), format!("{pid}\n"));
+    }
+}

@@ -56,6 +56,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let pids = loop {
         // Why there is no pid, around the directory's name; and whether -o
         // still warns about it.
+        let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
                 (Some(p), _) if Some(p) != old => break PidList::from_pid(p),
@@ -79,6 +80,10 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                 true,
             ),
             Ok(Observation::NoStatus) => (b"service ", b" has no status yet", false),
+            Ok(Observation::NotSupervised { pid, parent }) => {
+                not_supervised = not_supervised_by_it(pid, parent);
+                (b"status of ", &not_supervised, true)
+            }
             // An untrustworthy status file: exit 1, or a warning with -o.
             Err(e) => {
                 let why = untrusted(&e).unwrap_or_else(|s| PROG.sys_failed(s));
@@ -110,6 +115,23 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         break PidList::new();
     };
     chain::hand_on(&PROG, &mut env, var, &pids, tail)
+}
+
+/// Why the pid in a status is not the supervised process, after the
+/// directory's name.
+fn not_supervised_by_it(pid: u32, parent: Option<u32>) -> Vec<u8> {
+    let pid = number::format(pid);
+    match parent {
+        None => [b" names pid ".as_slice(), &pid, b", which has exited"].concat(),
+        Some(p) => [
+            b" names pid ".as_slice(),
+            &pid,
+            b", whose parent, pid ",
+            &number::format(p),
+            b", is not the running supervisor: the status is not its yet",
+        ]
+        .concat(),
+    }
 }
 
 /// What is wrong with a service directory's state, in words; a failed

@@ -6,6 +6,7 @@
 pub mod control;
 pub mod daemontools;
 pub mod encore;
+pub mod lock;
 pub mod runit;
 pub mod s6;
 
@@ -159,6 +160,15 @@ pub enum Observation {
     /// A supervisor runs but has not written its status yet.
     NoStatus,
     Status(Status),
+    /// The status says the service is up as `pid`, but the running
+    /// supervisor does not run it: `pid` has exited (`parent` None) and
+    /// the status is not rewritten yet, or its parent is not the process
+    /// holding `supervise/lock` (the status of a supervisor killed since,
+    /// which the one started after it has not rewritten yet).
+    NotSupervised {
+        pid: u32,
+        parent: Option<u32>,
+    },
 }
 
 /// Why a service directory's state was not read.
@@ -186,7 +196,8 @@ pub enum Error {
 }
 
 /// Reads the status of the service in `dir`, then checks that a
-/// supervisor is still there to vouch for it.
+/// supervisor is still there to vouch for it and, when the service is up,
+/// that its pid is that supervisor's child.
 pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     let dir = dir.to_bytes();
     let status_path = path(dir, b"status")?;
@@ -194,9 +205,28 @@ pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     if !control::supervisor_listening(&path(dir, b"control")?)? {
         return Ok(Observation::NotRunning);
     }
-    Ok(match status {
-        Some(s) => Observation::Status(s),
-        None => Observation::NoStatus,
+    let Some(status) = status else {
+        return Ok(Observation::NoStatus);
+    };
+    let Some(pid) = status.service_pid() else {
+        return Ok(Observation::Status(status));
+    };
+    // No holder listed (no /proc, or a supervisor that takes no lock
+    // /proc/locks can attribute): the check cannot be made.
+    let holders = lock::holders(&path(dir, b"lock")?).map_err(Error::Sys)?;
+    if holders.is_empty() {
+        return Ok(Observation::Status(status));
+    }
+    let parent = crate::process::parent(pid).map_err(|e| {
+        Error::Sys(SysError::new(
+            Call::Read,
+            &[b"/proc/".as_slice(), &crate::number::format(pid), b"/stat"].concat(),
+            e,
+        ))
+    })?;
+    Ok(match parent {
+        Some(p) if holders.contains(&p) => Observation::Status(status),
+        parent => Observation::NotSupervised { pid, parent },
     })
 }
 
