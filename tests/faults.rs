@@ -9,6 +9,7 @@ mod common;
 use common::haproxy::{Client, Install, Load};
 use common::supervisors::{ALL, Kind, Service};
 use common::*;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -110,27 +111,115 @@ fn daemonized_copy_killed_during_the_handoff() {
     );
 }
 
+/// Holds a reload at the `nth` call of `command`: a shim of that name,
+/// first in the reload's PATH, marks the gate reached and waits until the
+/// test opens it (a FIFO), then execs the real command.
+struct Gate {
+    dir: tempfile::TempDir,
+}
+
+impl Gate {
+    fn new(inst: &Install, command: &str, nth: u32) -> Gate {
+        let dir = tempdir();
+        let fifo = dir.path().join("gate");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        let d = dir.path().display();
+        let shim = format!(
+            "#!/bin/sh\n\
+             n=$(( $(cat '{d}/count' 2>/dev/null || echo 0) + 1 ))\n\
+             echo \"$n\" > '{d}/count'\n\
+             if [ \"$n\" -eq {nth} ]; then : > '{d}/reached'; : < '{d}/gate'; fi\n\
+             exec '{}' \"$@\"\n",
+            inst.which(command).display()
+        );
+        write_file(&dir.path().join(command), shim.as_bytes(), 0o755);
+        Gate { dir }
+    }
+
+    fn reached(&self) -> bool {
+        self.dir.path().join("reached").exists()
+    }
+
+    /// Lets the held command go on. The shim is waiting in open(2) for
+    /// reading, so a non-blocking open for writing finds it there.
+    fn open(&self) {
+        let fifo = self.dir.path().join("gate");
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo);
+        assert!(w.is_ok(), "the gate's shim is not waiting: {w:?}");
+    }
+}
+
 #[test]
 fn reload_killed_midway() {
     // Killed (the script's own pid, as a timeout or an impatient operator
-    // would) at several points: in the lock or the check (the first 100 ms
-    // or so here), while the copy starts and the old haproxy is told to
-    // finish, and while the takeover is awaited (the rest, a second or
-    // more: runsv restarts a service that ran less than a second only a
-    // second later).
-    for delay_ms in [0u64, 40, 80, 120, 160, 200, 300, 500, 800] {
+    // would) at each phase of a handoff reload, held there by a gate on
+    // the command that starts the next phase. Its children go on (the
+    // subshell that starts the copy and tells the old haproxy to finish
+    // is one of them, so that a kill never leaves the copy beside the old
+    // haproxy): the configuration the service ends on follows from the
+    // phase.
+    for (phase, command, nth, ends_on) in [
+        (
+            "checking the service is up, before the lock",
+            "flock",
+            1,
+            "v0",
+        ),
+        (
+            "holding the lock, checking the run directory",
+            "stat",
+            1,
+            "v0",
+        ),
+        (
+            "the old pid read, before it is checked",
+            "haproxy-sf",
+            1,
+            "v0",
+        ),
+        (
+            "the copy running, before the handoff pidfile",
+            "mv",
+            1,
+            "v1",
+        ),
+        (
+            "the handoff pidfile made, before the old haproxy is told",
+            "haproxy-sf",
+            2,
+            "v1",
+        ),
+        (
+            "the old haproxy told to finish: draining, then run restarting",
+            "sv-pid",
+            3,
+            "v1",
+        ),
+        (
+            "a new supervised haproxy, before it is verified",
+            "haproxy-pid",
+            1,
+            "v1",
+        ),
+    ] {
         let mut procs = Procs::new();
         let (inst, svc, _) = started(&mut procs);
         let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
         inst.set_version("v1");
+        let gate = Gate::new(&inst, command, nth);
         let mut reload = procs.spawn(
-            inst.reload_command()
+            inst.reload_command_with_first_in_path(gate.dir.path())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null()),
         );
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        wait_for(&format!("the reload to reach: {phase}"), || gate.reached());
         kill(reload.id());
         let _ = reload.wait();
+        gate.open();
         // Its children go on (that is the point): the outcome is known
         // once they are done.
         wait_until("the killed reload's children to finish", || {
@@ -145,25 +234,21 @@ fn reload_killed_midway() {
             if left.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{delay_ms} ms: {cmdlines:?}"))
+                Err(format!("{phase}: {cmdlines:?}"))
             }
         });
-        // Killed before haproxy started, the old configuration serves on;
-        // after, the new one. Either way: settled, no orphan.
-        let mut version = "v0";
-        wait_until("the service to settle on either configuration", || {
-            let v1 = inst.settled(&svc, "v1");
-            version = if v1.is_ok() { "v1" } else { "v0" };
-            let now = inst.settled(&svc, version).map(drop);
-            now.map_err(|e| format!("{delay_ms} ms: v1: {v1:?}, v0: {e}"))
+        wait_until(&format!("the service to settle on {ends_on}"), || {
+            inst.settled(&svc, ends_on)
+                .map(drop)
+                .map_err(|e| format!("{phase}: {e}"))
         });
         settle_and_report(
-            &format!("SIGKILL of the reload after {delay_ms} ms (ended on {version})"),
+            &format!("SIGKILL of the reload: {phase} (ended on {ends_on})"),
             Lost::Nothing,
             &inst,
             &svc,
             load,
-            version,
+            ends_on,
         );
     }
 }

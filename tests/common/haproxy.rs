@@ -138,6 +138,25 @@ impl Install {
         c
     }
 
+    /// The reload, with `dir` first in its PATH (the supervisor's is
+    /// untouched).
+    pub fn reload_command_with_first_in_path(&self, dir: &Path) -> Command {
+        let mut path = std::ffi::OsString::from(dir);
+        path.push(":");
+        path.push(&self.path);
+        let mut c = self.reload_command();
+        c.env("PATH", path);
+        c
+    }
+
+    /// Where the reload finds `prog` in its PATH.
+    pub fn which(&self, prog: &str) -> PathBuf {
+        std::env::split_paths(&self.path)
+            .map(|d| d.join(prog))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{prog} not found in the reload's PATH"))
+    }
+
     /// What this Install's reload commands started that still runs and is
     /// not an haproxy of this configuration: a killed reload's children
     /// (a check, the subshell starting the copy) finish their work.
