@@ -75,8 +75,9 @@ fn the_pid_that_answers_and_waiting_for_an_expected_one() {
     let mut exited = Command::new("true").spawn().unwrap();
     let gone = exited.id();
     exited.wait().unwrap();
+    // Exit 2, not 1: gone for good, not late.
     let o = hp(&["-w", "600000", "-e", &gone.to_string(), sock]);
-    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert_eq!((o.code(), o.out().as_str()), (2, ""), "{o:?}");
     assert!(
         o.stderr.contains(&format!(
             "haproxy-pid: fatal: pid {gone} is gone: it never answered on {sock}"

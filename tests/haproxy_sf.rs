@@ -544,3 +544,44 @@ fn c_names_the_old_processes_when_prog_is_a_wrapper() {
     let o = sf(&env, &["-c", "", &prog]);
     assert_eq!(o.code(), 100, "{o:?}");
 }
+
+/// Whether `pid` has died (a zombie until the test reaps it).
+fn died(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+}
+
+#[test]
+fn k_signals_the_checked_pids_itself() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let other = start_named(&mut procs, d.path(), "notproxy");
+    let prog = stand_in(d.path(), "fakeproxy");
+    for (args, signal) in [(&["-k"][..], "USR1"), (&["-k", "-t"], "TERM")] {
+        let old = start_named(&mut procs, d.path(), "fakeproxy");
+        // Alone: signals, prints nothing.
+        let env = [("SV_PID", format!("{other} {old}"))];
+        let mut alone = args.to_vec();
+        alone.extend(["-c", "fakeproxy"]);
+        let o = sf(&env, &alone);
+        assert_eq!((o.code(), o.out().as_str()), (0, ""), "{o:?}");
+        wait_for(&format!("fakeproxy to die of SIG{signal}"), || died(old));
+        let stat = std::fs::read_to_string(format!("/proc/{other}/stat")).unwrap();
+        assert!(
+            stat.contains(") S "),
+            "the other process was signalled: {stat}"
+        );
+        assert!(
+            o.stderr
+                .contains(&format!("dropping pid {other}: process is not fakeproxy")),
+            "{o:?}"
+        );
+    }
+    // Chained: prog runs with its arguments unchanged, the variables gone.
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let o = sf(&[("SV_PID", old.to_string())], &["-k", &prog, "-db"]);
+    assert_eq!(lines(&o), ["-db", "env:unset:unset:unset"], "{o:?}");
+    wait_for("fakeproxy to die", || died(old));
+    // -r: no pid left is still an error, and nothing runs.
+    let o = sf(&[("SV_PID", other.to_string())], &["-k", "-r", &prog]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+}

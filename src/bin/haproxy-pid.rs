@@ -8,7 +8,7 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
-use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::info;
@@ -104,7 +104,7 @@ fn exited(pid: u32) -> bool {
 
 fn gone(pid: u32, socket: &[u8]) -> ! {
     PROG.die(
-        EXIT_NO_PID,
+        EXIT_GONE,
         &[
             b"pid ",
             &number::format(pid),

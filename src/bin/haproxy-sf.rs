@@ -1,11 +1,14 @@
-//! haproxy-sf [-t] [-x SOCKET] [-n VAR]... [-c NAME] [-u] [-r] prog...
+//! haproxy-sf [-t] [-k] [-x SOCKET] [-n VAR]... [-c NAME] [-u] [-r] prog...
 //!
 //! Execs prog with `-sf PID...` appended, the pids taken from SV_PID and
 //! PIDFILE_PID (or the -n variables), each checked to be a live process
 //! named like prog (or NAME: prog may be a wrapper that execs haproxy).
-//! Alone, prints what it would append.
+//! Alone, prints what it would append. With -k, signals them itself as
+//! haproxy would (SIGUSR1; SIGTERM with -t) and appends nothing.
 #![no_main]
 
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use nix::sys::stat::SFlag;
 use pidchain::argv::Argv;
 use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, escape};
@@ -18,8 +21,9 @@ use std::ffi::{CString, c_char};
 
 const PROG: Prog = Prog {
     name: "haproxy-sf",
-    usage: "haproxy-sf [ -t ] [ -x socket ] [ -n var ]... [ -c name ] [ -u ] [ -r ] [ prog... ]",
+    usage: "haproxy-sf [ -t ] [ -k ] [ -x socket ] [ -n var ]... [ -c name ] [ -u ] [ -r ] [ prog... ]",
     help: "  -t         hard stop: append -st instead of -sf
+  -k         kill: send the pids SIGUSR1 (-t: SIGTERM) now, append nothing
   -x socket  also pass -x socket when taking over and socket is a unix socket
   -n var     read pids from var (repeatable; default SV_PID then PIDFILE_PID)
   -c name    keep only pids of processes named name (default: prog's basename)
@@ -40,11 +44,13 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut checked = true;
     let mut required = false;
     let mut named = None;
+    let mut kill_now = false;
 
-    let mut opts = Getopt::new(argv, b"tx:n:c:ur");
+    let mut opts = Getopt::new(argv, b"tkx:n:c:ur");
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Flag(b't')) => stop = c"-st",
+            Ok(Opt::Flag(b'k')) => kill_now = true,
             Ok(Opt::Value(b'x', s)) => socket = Some(usage::named(&PROG, "socket", s)),
             Ok(Opt::Value(c @ b'n', v)) => vars.push(usage::var_name(&PROG, c, v)),
             Ok(Opt::Value(b'c', n)) => named = Some(usage::named(&PROG, "name", n).to_bytes()),
@@ -105,6 +111,37 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             EXIT_NO_PID,
             &[b"no process to take over from in ", &vars.join(&b' ')],
         );
+    }
+
+    // What haproxy does with -sf (-st) pids, done here: for a step that
+    // tells old processes to finish without starting an haproxy.
+    if kill_now {
+        let signal = if stop == c"-st" {
+            Signal::SIGTERM
+        } else {
+            Signal::SIGUSR1
+        };
+        for &p in pids.as_slice() {
+            match nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), signal) {
+                Ok(()) => {}
+                Err(Errno::ESRCH) => {
+                    PROG.warn(&[b"pid ", &number::format(p), b" exited meanwhile"])
+                }
+                Err(e) => PROG.die(
+                    EXIT_SYSTEM,
+                    &[
+                        b"unable to signal pid ",
+                        &number::format(p),
+                        b": ",
+                        e.desc().as_bytes(),
+                    ],
+                ),
+            }
+        }
+        if alone {
+            std::process::exit(0);
+        }
+        exec::exec(&PROG, prog_argv)
     }
 
     let mut appended: Vec<CString> = Vec::new();
