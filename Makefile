@@ -10,8 +10,12 @@ HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 BUILT = $(if $(STATIC),target/$(HOST)/release,target/release)
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 PROGS = pidfile-read haproxy-sf sv-pid haproxy-pid haproxy-reloads
+# The reload logic, one command per mode, that the service directories in
+# examples/ call: installed beside the programs, upgraded with them.
+RECIPES = haproxy-handoff haproxy-master
 MAN1 = $(PROGS:%=man/%.1)
 MAN7 = man/pidchain.7
+MAN8 = $(RECIPES:%=man/%.8)
 
 all:
 	$(CARGO) build --release --locked --bins
@@ -48,6 +52,7 @@ check:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	mandoc -Tlint -Wwarning man/*.[1-8]
+	shellcheck -s sh recipes/* $$(grep -rlE '^#!/bin/sh' examples)
 	$(CARGO) test --locked
 	# The .deb and the static tarball, installed and unpacked (root: dpkg).
 	$(MAKE) deb dist
@@ -60,10 +65,12 @@ try:
 
 install:
 	(for p in $(PROGS); do test -x $(BUILT)/$$p || exit 1; done) || $(MAKE) $(if $(STATIC),static,all)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS); do install -m 755 $(BUILT)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for r in $(RECIPES); do install -m 755 recipes/$$r $(DESTDIR)$(BINDIR)/$$r; done
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	# The recipes, scripts keeping their run bits.
 	install -d $(DESTDIR)$(DOCDIR)
 	cp -R examples $(DESTDIR)$(DOCDIR)/
@@ -72,6 +79,7 @@ install:
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
+	for r in $(RECIPES); do rm -f $(DESTDIR)$(BINDIR)/$$r $(DESTDIR)$(MANDIR)/man8/$$r.8; done
 	rm -f $(DESTDIR)$(MANDIR)/man7/pidchain.7
 	rm -rf $(DESTDIR)$(DOCDIR)
 

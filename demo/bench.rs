@@ -67,14 +67,14 @@ impl Method {
                 flavour, seamless, ..
             } => {
                 format!(
-                    "pidchain 0.3 handoff{}, {flavour}",
+                    "pidchain handoff{}, {flavour}",
                     if seamless { "" } else { " without -x" }
                 )
             }
-            Method::HandoffCheckFirst => "0.3 handoff, -c first as 0.2, runit".into(),
+            Method::HandoffCheckFirst => "handoff, -c first as 0.2, runit".into(),
             Method::OldHandoff => "pidchain 0.1 handoff -x, runit".into(),
             Method::MasterWorker => "master-worker, bare sv 2, runit".into(),
-            Method::MasterWorkerVerified => "pidchain 0.3 master-worker, runit".into(),
+            Method::MasterWorkerVerified => "pidchain master-worker, runit".into(),
         }
     }
 
@@ -242,7 +242,9 @@ pub fn main(reloads: usize) -> Result<(), String> {
         println!("\nLoad: wrk, 50 connections, one thread, as fast as answers come.");
         print_rows(rows);
         println!("\nexit: from the reload command to its exit (ms); new: to the new configuration");
-        println!("answering (ms). A 0.3 reload exits once verified; 0.1's and bare sv 2 at once.");
+        println!(
+            "answering (ms). A pidchain reload exits once verified; 0.1's and bare sv 2 at once."
+        );
         println!("failed: every error wrk counted (connect, read, write, timeout, non-2xx); wrk");
         println!("never retries. lost: reloads whose new configuration never answered (within");
         println!("20 s). unsettled: reloads after which the service was not back to its steady");

@@ -38,8 +38,9 @@ pub fn have(tool: &str) -> bool {
         .any(|d| d.join(tool).is_file())
 }
 
-/// Puts the built pidchain programs (beside target/*/examples/) first in
-/// PATH, for this process and everything it starts.
+/// Puts the built pidchain programs (beside target/*/examples/) and the
+/// shipped commands first in PATH, for this process and everything it
+/// starts.
 pub fn use_built_tools() -> Result<(), String> {
     let tools = std::env::current_exe()
         .ok()
@@ -49,7 +50,8 @@ pub fn use_built_tools() -> Result<(), String> {
         return Err("build the tools first (make try, make bench-reload)".into());
     }
     let old = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(&old)))
+    let first = [tools, PathBuf::from(harness::RECIPES)];
+    let path = std::env::join_paths(first.into_iter().chain(std::env::split_paths(&old)))
         .map_err(|e| e.to_string())?;
     // SAFETY: called before any thread is started.
     unsafe { std::env::set_var("PATH", path) };
@@ -114,12 +116,13 @@ impl Service {
         })
     }
 
-    /// The shipped recipe `examples/FLAVOUR/haproxy`, paths rewritten.
+    /// The shipped recipe `examples/FLAVOUR/haproxy`, configured through its env/.
     pub fn install_recipe(&self, flavour: &str) -> Result<(), String> {
         self.install_recipe_from(flavour, "haproxy")
     }
 
-    /// `examples/FLAVOUR/RECIPE` (`haproxy` or `haproxy-mw`), paths rewritten.
+    /// `examples/FLAVOUR/RECIPE` (`haproxy` or `haproxy-mw`), configured
+    /// through its env/.
     pub fn install_recipe_from(&self, flavour: &str, recipe: &str) -> Result<(), String> {
         let examples = Path::new(ROOT).join("examples");
         harness::copy_tree(&examples.join(flavour).join(recipe), &self.svc)

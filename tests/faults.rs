@@ -171,7 +171,7 @@ fn reload_killed_midway() {
         ),
         (
             "holding the lock, checking the run directory",
-            "stat",
+            "df",
             1,
             "v0",
         ),
@@ -211,12 +211,31 @@ fn reload_killed_midway() {
         let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
         inst.set_version("v1");
         let gate = Gate::new(&inst, command, nth);
+        let said = gate.dir.path().join("stderr");
         let mut reload = procs.spawn(
             inst.reload_command_with_first_in_path(gate.dir.path())
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
+                .stderr(std::fs::File::create(&said).expect("the reload's stderr")),
         );
-        wait_for(&format!("the reload to reach: {phase}"), || gate.reached());
+        wait_until(&format!("the reload to reach: {phase}"), || {
+            if gate.reached() {
+                return Ok(());
+            }
+            let text = std::fs::read_to_string(&said).unwrap_or_default();
+            let running: Vec<String> = inst
+                .reload_leftovers()
+                .iter()
+                .map(|p| {
+                    let c = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                    String::from_utf8_lossy(&c).replace('\0', " ")
+                })
+                .collect();
+            let calls = std::fs::read_to_string(gate.dir.path().join("count")).unwrap_or_default();
+            let status = reload.try_wait();
+            Err(format!(
+                "the reload said {text:?}, runs {running:?}, {calls:?} calls, {status:?}"
+            ))
+        });
         kill(reload.id());
         let _ = reload.wait();
         gate.open();
@@ -365,7 +384,7 @@ fn configuration_broken_between_the_check_and_the_restart() {
     assert_eq!(o.code(), 1, "{o:?}");
     assert_eq!(
         o.stderr
-            .matches(" exited before it took over; waiting for the next ./run\n")
+            .matches(" exited before it took over; waiting for the next run\n")
             .count(),
         2,
         "{o:?}"

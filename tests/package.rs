@@ -94,6 +94,12 @@ fn the_deb_installs_serves_a_reload_and_removes_cleanly() {
         assert!(Path::new(&man).is_file(), "{man}");
     }
     assert!(Path::new("/usr/share/man/man7/pidchain.7.gz").is_file());
+    // The reload logic the installed service directories call.
+    for r in RECIPES {
+        assert_executable(Path::new(&format!("/usr/bin/{r}")));
+        let man = format!("/usr/share/man/man8/{r}.8.gz");
+        assert!(Path::new(&man).is_file(), "{man}");
+    }
 
     installed_runit_recipe_reloads_under_load();
     installed_s6_recipe_is_ready_once_haproxy_answers();
@@ -234,6 +240,11 @@ fn the_static_tarball_matches_its_sum_and_runs_unpacked() {
         );
     }
     assert!(prefix.path().join("share/man/man7/pidchain.7").is_file());
+    for r in RECIPES {
+        assert_executable(&prefix.path().join("bin").join(r));
+        let man = prefix.path().join(format!("share/man/man8/{r}.8"));
+        assert!(man.is_file(), "{}", man.display());
+    }
     let run_script = prefix
         .path()
         .join("share/doc/pidchain/examples/runit/haproxy/run");
@@ -251,4 +262,16 @@ fn the_static_tarball_matches_its_sum_and_runs_unpacked() {
     // The dynamically linked build, for contrast: the check can fail.
     let dynamic = std::fs::read(SV_PID).expect("the test build");
     assert!(has_interpreter(&dynamic));
+}
+
+/// The shell commands installed beside the programs.
+const RECIPES: [&str; 2] = ["haproxy-handoff", "haproxy-master"];
+
+fn assert_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "{} is not executable", path.display());
 }

@@ -202,10 +202,7 @@ fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
             inst.write_config(b"global\n    this is not a keyword\n");
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
-            assert!(
-                o.stderr.contains("reload: fatal: invalid configuration"),
-                "{o:?}"
-            );
+            assert!(o.stderr.contains(": fatal: invalid configuration"), "{o:?}");
             assert_eq!(
                 inst.settled(&svc, "v0"),
                 Ok(pid),
@@ -237,8 +234,8 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
             let why = match mode {
-                Mode::Handoff => "reload: fatal: the new haproxy did not start",
-                Mode::MasterWorker => "reload: fatal: haproxy cannot start with",
+                Mode::Handoff => "haproxy-handoff: fatal: the new haproxy did not start",
+                Mode::MasterWorker => "haproxy-master: fatal: haproxy cannot start with",
             };
             assert!(o.stderr.contains(why), "{kind:?} {mode:?}: {o:?}");
             assert_eq!(inst.settled(&svc, "v0"), Ok(pid), "{kind:?} {mode:?}");
@@ -440,9 +437,9 @@ fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
         let o = wait_output(reload);
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
         assert!(
-            o.stderr.starts_with("reload: warning: haproxy ")
+            o.stderr.starts_with("haproxy-handoff: warning: haproxy ")
                 && o.stderr
-                    .ends_with(" exited before it took over; waiting for the next ./run\n")
+                    .ends_with(" exited before it took over; waiting for the next run\n")
                 && o.stderr.lines().count() == 1,
             "{kind:?}: {o:?}"
         );

@@ -1,6 +1,6 @@
 //! The harness the integration tests and the demonstration share (the
 //! demo, `make try` and `make bench-reload`, includes this file by path):
-//! a shipped recipe copied with only its paths rewritten, haproxy's
+//! a shipped recipe copied and configured through its env/, haproxy's
 //! configuration, free ports, tagged processes, the haproxies of one
 //! configuration, the state a reload must end in, one HTTP client, a slow
 //! backend and the load generator. std and libc only; errors are Strings,
@@ -46,52 +46,33 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Sets `name` in a shipped script: `NAME=value` in sh, `define NAME
-/// value` in execline. An error if the script does not have it there.
-pub fn set_variable(script: &Path, name: &str, value: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(script).map_err(|e| e.to_string())?;
-    let (sh, el) = (format!("{name}="), format!("define {name} "));
-    let mut found = false;
-    let out: Vec<String> = text
-        .lines()
-        .map(
-            |l| match [&sh, &el].into_iter().find(|p| l.starts_with(p.as_str())) {
-                Some(p) => {
-                    found = true;
-                    format!("{p}{value}")
-                }
-                None => l.to_owned(),
-            },
-        )
-        .collect();
-    if !found {
-        return Err(format!("{} sets no {name}", script.display()));
-    }
-    std::fs::write(script, out.join("\n") + "\n").map_err(|e| e.to_string())
-}
+/// The shipped commands the service directories call (haproxy-handoff,
+/// haproxy-master), in the source tree: put in PATH beside the programs.
+pub const RECIPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/recipes");
 
-/// A recipe's scripts pointed at `config` and `rundir`, and its reload
-/// at `service` with `timeout_ms` (None: as shipped).
+/// A recipe pointed at `config` and `rundir`, and its reloads given
+/// `timeout_ms` (None: the default): its site settings, `env/`, are the
+/// one place it is configured, as a user would.
 pub fn point_recipe(
     svc: &Path,
     config: &Path,
     rundir: &Path,
     timeout_ms: Option<u32>,
 ) -> Result<(), String> {
-    let (config, rundir) = (config.to_string_lossy(), rundir.to_string_lossy());
-    for script in ["run", "reload"] {
-        let p = svc.join(script);
-        set_variable(&p, "CONFIG", &config)?;
-        set_variable(&p, "RUNDIR", &rundir)?;
-        if script == "reload" {
-            set_variable(&p, "SERVICE", &svc.to_string_lossy())?;
-            if let Some(t) = timeout_ms {
-                set_variable(&p, "TIMEOUT", &t.to_string())?;
-            }
-        }
+    let env = svc.join("env");
+    if !env.join("CONFIG").is_file() || !env.join("RUNDIR").is_file() {
+        return Err(format!(
+            "{} has no env/CONFIG and env/RUNDIR",
+            svc.display()
+        ));
     }
-    if svc.join("finish").exists() {
-        set_variable(&svc.join("finish"), "RUNDIR", &rundir)?;
+    let set = |name: &str, value: &str| {
+        std::fs::write(env.join(name), format!("{value}\n")).map_err(|e| e.to_string())
+    };
+    set("CONFIG", &config.to_string_lossy())?;
+    set("RUNDIR", &rundir.to_string_lossy())?;
+    if let Some(t) = timeout_ms {
+        set("TIMEOUT", &t.to_string())?;
     }
     Ok(())
 }

@@ -103,14 +103,16 @@ pub mod harness;
 pub mod peer;
 pub mod supervisors;
 
-/// PATH with the directory of the built pidchain programs first.
+/// PATH with the directory of the built pidchain programs first, then the
+/// shipped commands (haproxy-handoff, haproxy-master), as installed.
 pub fn path_with_binaries() -> std::ffi::OsString {
     let bins = Path::new(SV_PID)
         .parent()
         .expect("binary directory")
         .to_path_buf();
     let old = std::env::var_os("PATH").unwrap_or_default();
-    std::env::join_paths(std::iter::once(bins).chain(std::env::split_paths(&old))).expect("PATH")
+    let first = [bins, PathBuf::from(harness::RECIPES)];
+    std::env::join_paths(first.into_iter().chain(std::env::split_paths(&old))).expect("PATH")
 }
 
 /// Processes a test started; every one still running is killed (by pid)
