@@ -23,7 +23,7 @@ fn start_haproxy(procs: &mut Procs, dir: &Path, extra: &[&str]) -> u32 {
         0o644,
     );
     procs.start(
-        Command::new(which("haproxy"))
+        Command::new(haproxy_binary())
             .args(extra)
             .arg("-db")
             .arg("-f")

@@ -27,7 +27,7 @@ fn start_master(procs: &mut Procs, dir: &Path) -> Master {
     write_file(&cfg, &config(port, "v0"), 0o644);
     let sock = dir.join("master.sock").to_str().unwrap().to_owned();
     let pid = procs.start(
-        Command::new(which("haproxy"))
+        Command::new(haproxy_binary())
             .args(["-W", "-db", "-S", &sock, "-f"])
             .arg(&cfg)
             .stdout(std::process::Stdio::null())

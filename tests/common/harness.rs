@@ -50,9 +50,9 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 /// haproxy-master), in the source tree: put in PATH beside the programs.
 pub const RECIPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/recipes");
 
-/// A recipe pointed at `config` and `rundir`, and its reloads given
-/// `timeout_ms` (None: the default): its site settings, `env/`, are the
-/// one place it is configured, as a user would.
+/// A recipe pointed at `config` and `rundir` (and `$HAPROXY`, when set),
+/// and its reloads given `timeout_ms` (None: the default): its site
+/// settings, `env/`, are the one place it is configured, as a user would.
 pub fn point_recipe(
     svc: &Path,
     config: &Path,
@@ -71,6 +71,10 @@ pub fn point_recipe(
     };
     set("CONFIG", &config.to_string_lossy())?;
     set("RUNDIR", &rundir.to_string_lossy())?;
+    // The haproxy under test, when one is chosen: `HAPROXY=/path cargo test`.
+    if let Some(h) = std::env::var_os("HAPROXY").filter(|h| !h.is_empty()) {
+        set("HAPROXY", &h.to_string_lossy())?;
+    }
     if let Some(t) = timeout_ms {
         set("TIMEOUT", &t.to_string())?;
     }

@@ -103,6 +103,19 @@ pub mod harness;
 pub mod peer;
 pub mod supervisors;
 
+/// The haproxy the tests run: `$HAPROXY` when set (any version, e.g. one
+/// built by ../shared/haproxy/build.sh), else the one in PATH (Debian's).
+pub fn haproxy_binary() -> PathBuf {
+    match std::env::var_os("HAPROXY") {
+        Some(h) if !h.is_empty() => {
+            let h = PathBuf::from(h);
+            assert!(h.is_file(), "HAPROXY={}: no such file", h.display());
+            h
+        }
+        _ => which("haproxy"),
+    }
+}
+
 /// PATH with the directory of the built pidchain programs first, then the
 /// shipped commands (haproxy-handoff, haproxy-master), as installed.
 pub fn path_with_binaries() -> std::ffi::OsString {
