@@ -75,7 +75,7 @@ install:
 	install -d $(DESTDIR)$(DOCDIR)
 	cp -R examples $(DESTDIR)$(DOCDIR)/
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples
-	install -m 644 README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md SECURITY.md BENCHMARKS.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
