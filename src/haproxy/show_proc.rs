@@ -44,7 +44,14 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
     let mut new_workers = false;
     let mut old_workers = Vec::new();
     let mut section: &[u8] = b"";
+    // Which column holds <reloads>: the third, but the fourth before 2.5,
+    // whose header has a <relative PID> column before it.
+    let mut column = 2;
     for line in answer::whole(answer)?.split(|&b| b == b'\n') {
+        if line.starts_with(b"#<") {
+            column = reloads_column(line).ok_or(Unreadable::Invalid)?;
+            continue;
+        }
         if let Some(name) = line.strip_prefix(b"# ") {
             section = crate::number::trim_space(name);
             continue;
@@ -52,8 +59,10 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
         let mut fields = line
             .split(|&b| crate::number::is_space(b))
             .filter(|f| !f.is_empty());
-        let (Some(pid), Some(kind), Some(reloads)) = (fields.next(), fields.next(), fields.next())
-        else {
+        let (Some(pid), Some(kind)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some(reloads) = fields.nth(column - 2) else {
             continue;
         };
         match kind {
@@ -87,6 +96,16 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
         new_workers,
         old_workers,
     })
+}
+
+/// The place of `<reloads>` among the header's `<...>` names.
+fn reloads_column(header: &[u8]) -> Option<usize> {
+    header
+        .split(|&b| b == b'<')
+        .skip(1)
+        .map(|name| name.split(|&b| b == b'>').next().unwrap_or_default())
+        .position(|name| name == b"reloads")
+        .filter(|&c| c >= 2)
 }
 
 #[cfg(test)]
@@ -124,6 +143,53 @@ mod tests {
             }
         );
         assert!(m.latest_succeeded());
+    }
+
+    #[test]
+    fn as_haproxy_2_4_answers_with_its_relative_pid_column() {
+        // Captured from haproxy 2.4.0 after one reload.
+        let a = b"#<PID>          <type>          <relative PID>  <reloads>       <uptime>        <version>      \n\
+12506           master          0               1               0d00h00m03s     2.4.0-6cbbecf09\n\
+# workers\n\
+12555           worker          1               0               0d00h00m01s     2.4.0-6cbbecf09\n\
+# old workers\n\
+12509           worker          [was: 1]        1               0d00h00m03s     2.4.0-6cbbecf09\n\
+# programs\n\n";
+        let m = parse(a, MAX).unwrap();
+        assert_eq!(
+            m,
+            Master {
+                pid: 12506,
+                reloads: 1,
+                failed: None,
+                new_workers: true,
+                old_workers: vec![12509],
+            }
+        );
+    }
+
+    #[test]
+    fn as_haproxy_3_2_answers() {
+        // Captured from haproxy 3.2.0 after one reload (no # programs).
+        let a =
+            b"#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
+12614           master          1 [failed: 0]   0d00h00m03s     3.2.0-e134140d2\n\
+# workers\n\
+12622           worker          0               0d00h00m01s     3.2.0-e134140d2\n\n";
+        let m = parse(a, MAX).unwrap();
+        assert_eq!(
+            (m.pid, m.reloads, m.failed, m.new_workers),
+            (12614, 1, Some(0), true)
+        );
+        assert!(m.old_workers.is_empty());
+    }
+
+    #[test]
+    fn a_header_without_reloads_is_not_read() {
+        assert_eq!(
+            parse(b"#<PID> <type> <uptime>\n100 master 3\n\n", MAX),
+            Err(Unreadable::Invalid)
+        );
     }
 
     #[test]
