@@ -419,18 +419,14 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
         }
         Method::HandoffCheckFirst => {
             s.install_recipe("runit")?;
-            let reload = s.svc.join("reload");
-            let text = std::fs::read_to_string(&reload).map_err(|e| e.to_string())?;
-            let locked = "flock 9 || exit 111\n";
-            let check = "\"$HAPROXY\" -c -f \"$CONFIG\" >/dev/null || fail \"invalid configuration $CONFIG\"\n";
-            if !text.contains(locked) {
-                return Err("examples/runit/haproxy/reload takes no lock".into());
-            }
-            std::fs::write(
-                &reload,
-                text.replacen(locked, &format!("{locked}{check}"), 1),
-            )
-            .map_err(|e| e.to_string())?;
+            s.with_handoff_variant(|text| {
+                let locked = "  flock 9 || exit 111\n";
+                let check = "  \"$HAPROXY\" -c -f \"$CONFIG\" >/dev/null || fail \"invalid configuration $CONFIG\"\n";
+                if !text.contains(locked) {
+                    return Err("haproxy-handoff takes no lock".into());
+                }
+                Ok(text.replacen(locked, &format!("{locked}{check}"), 1))
+            })?;
             "runsv"
         }
         Method::Handoff {
@@ -440,8 +436,7 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
         } => {
             s.install_recipe(flavour)?;
             if !seamless {
-                without_socket_transfer(&s.svc.join("run"))?;
-                without_socket_transfer(&s.svc.join("reload"))?;
+                s.with_handoff_variant(without_socket_transfer)?;
             }
             supervisor
         }

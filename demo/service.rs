@@ -4,6 +4,7 @@
 //! included.
 
 use crate::harness::{self, TAG_VAR};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,7 +133,6 @@ impl Service {
 
     /// A service directory whose run script is `run` (`$CONFIG` in it replaced).
     pub fn install_run(&self, run: &str) -> Result<(), String> {
-        use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(&self.svc).map_err(|e| e.to_string())?;
         let p = self.svc.join("run");
         std::fs::write(&p, run.replace("$CONFIG", &self.config.to_string_lossy()))
@@ -282,15 +282,40 @@ pub fn wait<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
 }
 
 /// Removes `-x "$SOCKET"` (sh) or `-x ${SOCKET}` (execline) from a recipe.
-pub fn without_socket_transfer(script: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(script).map_err(|e| e.to_string())?;
-    let out = text
-        .replace(" -x \"$SOCKET\"", "")
-        .replace(" -x ${SOCKET}", "");
+/// haproxy-handoff without `-x`: each haproxy binds its own listeners.
+pub fn without_socket_transfer(text: &str) -> Result<String, String> {
+    let out = text.replace(" -x \"$SOCKET\"", "");
     if out == text {
-        return Err(format!("{} passes no -x", script.display()));
+        return Err("haproxy-handoff passes no -x".into());
     }
-    std::fs::write(script, out).map_err(|e| e.to_string())
+    Ok(out)
+}
+
+impl Service {
+    /// For a method the benchmark compares with the shipped one: this
+    /// service's run, finish and reload call `edit`'s version of
+    /// haproxy-handoff, written beside the service directory.
+    pub fn with_handoff_variant(
+        &self,
+        edit: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<(), String> {
+        let shipped = Path::new(harness::RECIPES).join("haproxy-handoff");
+        let text = std::fs::read_to_string(&shipped).map_err(|e| e.to_string())?;
+        let variant = self.dir.join("haproxy-handoff-variant");
+        std::fs::write(&variant, edit(&text)?).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&variant, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+        for script in ["run", "finish", "reload"] {
+            let p = self.svc.join(script);
+            let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+            let out = text.replace(" haproxy-handoff ", &format!(" {} ", variant.display()));
+            if out == text {
+                return Err(format!("{} does not call haproxy-handoff", p.display()));
+            }
+            std::fs::write(&p, out).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 pub fn median_p99(mut v: Vec<Duration>) -> (f64, f64) {
