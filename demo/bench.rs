@@ -269,7 +269,7 @@ pub fn main(reloads: usize) -> Result<(), String> {
         let (r_before, r_after) = (ratio(before, bare), ratio(after, bare));
         print_rows(large);
         println!(
-            "new med against bare sv 2: handoff with -c first (0.2) {r_before:.2}x, without (0.3) {r_after:.2}x"
+            "new med against bare sv 2: handoff with -c first (0.2) {r_before:.2}x, without (0.3+) {r_after:.2}x"
         );
     }
     if !migrate.is_empty() {
