@@ -13,8 +13,8 @@ use nix::errno::Errno;
 
 /// The pid is not available and the program was not told to go on without it.
 pub const EXIT_NO_PID: i32 = 1;
-/// haproxy-pid -e: the pid expected is gone, and will never answer (where
-/// 1 says it did not answer in time).
+/// What is waited for will never come: haproxy-pid -e, the pid expected is
+/// gone; sv-pid -u, the service is wanted down (where 1 says: not in time).
 pub const EXIT_GONE: i32 = 2;
 pub const EXIT_USAGE: i32 = 100;
 pub const EXIT_SYSTEM: i32 = 111;

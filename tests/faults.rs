@@ -489,3 +489,106 @@ fn a_reload_while_run_is_still_starting_starts_no_copy() {
         "v1",
     );
 }
+
+/// A handoff reload whose old haproxy drains (a slow request holds it),
+/// the copy serving, when the operator sends `command` to the supervisor.
+fn command_during_the_drain(
+    kind: Kind,
+    command: char,
+) -> (Install, Service, Procs, Load, Output, u32, Duration) {
+    let backend = common::haproxy::slow_backend(Duration::from_secs(25)).expect("a backend");
+    let mut procs = Procs::new();
+    let inst = Install::new(kind, "v0");
+    inst.set_version_with_slow_backend("v0", backend.port);
+    let svc = inst.start(&mut procs);
+    let old = inst.wait_settled(&svc, "v0");
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
+    let held = backend.received();
+    let port = inst.port;
+    // Its answer does not matter: it only keeps the old haproxy draining.
+    std::thread::spawn(move || common::haproxy::fetch_path(port, "/slow", Duration::from_secs(40)));
+    wait_for("the slow request to reach the backend", || {
+        backend.received() > held
+    });
+    inst.set_version_with_slow_backend("v1", backend.port);
+    let reload = procs.spawn(
+        inst.reload_command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    wait_for("the copy to serve while the old haproxy drains", || {
+        inst.fetch() == Ok("v1".to_owned())
+            && std::fs::read_to_string(format!("/proc/{old}/stat"))
+                .is_ok_and(|s| !s.contains(") Z "))
+            && svc.reported_pid() == Some(old)
+    });
+    let sent = std::time::Instant::now();
+    svc.command(command);
+    let o = wait_output(reload);
+    let took = sent.elapsed();
+    (inst, svc, procs, load, o, old, took)
+}
+
+#[test]
+fn down_during_the_drain_stops_every_haproxy_and_the_reload() {
+    for kind in ALL {
+        let (inst, svc, _procs, load, o, old, took) = command_during_the_drain(kind, 'd');
+        // At once (the reload's TIMEOUT here is 15 s), with the reason.
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(took < Duration::from_secs(10), "{kind:?}: took {took:?}");
+        assert!(
+            o.stderr
+                .ends_with("haproxy-handoff: fatal: service taken down\n"),
+            "{kind:?}: {o:?}"
+        );
+        // No haproxy of the service, supervised or not (within 20 s, well
+        // inside hard-stop-after: the copy gets SIGTERM, as the supervisor
+        // sends the old one).
+        wait_for(
+            &format!("{kind:?}: every haproxy of the service to exit"),
+            || inst.haproxies().is_empty(),
+        );
+        svc.wait_down();
+        // What failed after the down is the down itself: measured.
+        let stats = load.finish();
+        eprintln!("{kind:?} down during the drain: {stats:?}");
+        assert!(stats.ok > 0, "{kind:?}: {stats:?}");
+        assert!(
+            !inst.handoff().exists(),
+            "{kind:?}: the handoff pidfile is left"
+        );
+        let o = run(cmd(SV_PID).arg(&svc.dir));
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        // Up again: a cold start, not a copy taken over.
+        svc.command('u');
+        let new = inst.wait_settled(&svc, "v1");
+        assert_ne!(new, old);
+        let cmdline = std::fs::read(format!("/proc/{new}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(
+            !cmdline.contains("-sf"),
+            "{kind:?}: took something over: {cmdline}"
+        );
+        svc.command('d');
+        svc.wait_down();
+    }
+}
+
+#[test]
+fn term_during_the_drain_still_ends_with_one_supervised_haproxy() {
+    for kind in ALL {
+        let (inst, svc, _procs, load, o, old, _) = command_during_the_drain(kind, 't');
+        // The supervisor restarts run, which takes over from the copy: the
+        // reload is verified, and the copy held the listeners throughout.
+        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+        let new = inst.wait_settled(&svc, "v1");
+        assert_ne!(new, old);
+        let stats = load.finish();
+        assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
+        svc.command('d');
+        svc.wait_down();
+        wait_for("every haproxy of the service to exit", || {
+            inst.haproxies().is_empty()
+        });
+    }
+}

@@ -112,6 +112,14 @@ proptest! {
             if let Some(p) = s.service_pid() {
                 prop_assert!((2..=MAX).contains(&p));
             }
+            // Wanted down (what sv-pid -u answers) comes from its byte only:
+            // s6's want-up flag, the others' `d` at byte 17.
+            let wanted_down = if len == 35 || len == 43 {
+                b[len - 1] & 0x04 == 0
+            } else {
+                b[17] == b'd'
+            };
+            prop_assert_eq!(s.want == supervise::Want::Down, wanted_down);
         }
         // And a truncated copy never decodes as the format it came from.
         let cut = &b[..len - 1];

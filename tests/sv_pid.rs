@@ -589,3 +589,65 @@ fn a_service_process_not_reaped_yet_is_still_the_supervisors_child() {
         assert_ne!(o.out(), format!("{pid}\n"));
     }
 }
+
+#[test]
+fn u_tells_a_service_wanted_down_from_one_not_up_yet() {
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, false),
+        );
+        let pid = svc.wait_up();
+        // Up, and paused: wanted up, the pid as without -u, as the
+        // supervisor's own tool says.
+        assert_eq!(
+            sv_pid(&["-u"], &svc.dir).out(),
+            format!("{pid}\n"),
+            "{kind:?}"
+        );
+        svc.command('p');
+        wait_for("paused", || svc.reported_paused());
+        assert_eq!(
+            sv_pid(&["-u"], &svc.dir).out(),
+            format!("{pid}\n"),
+            "{kind:?}"
+        );
+        svc.command('c');
+        // Taken down: exit 2, not waited for, whatever -w says.
+        svc.command('d');
+        svc.wait_down();
+        let t = std::time::Instant::now();
+        let o = sv_pid(&["-u", "-w", "20000"], &svc.dir);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{kind:?}: waited"
+        );
+        assert_eq!((o.code(), o.out().as_str()), (2, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.ends_with(&format!(
+                "sv-pid: fatal: service {} is wanted down\n",
+                svc.dir.display()
+            )),
+            "{o:?}"
+        );
+        // Without -u it is just down (1); with -o, no pid and prog runs.
+        assert_eq!(sv_pid(&[], &svc.dir).code(), 1, "{kind:?}");
+        let o = sv_pid_chained(&["-u", "-o"], &svc.dir);
+        assert_eq!(
+            (o.code(), o.out().as_str()),
+            (0, "unset\n"),
+            "{kind:?}: {o:?}"
+        );
+        // Up again: wanted up.
+        svc.command('u');
+        let again = svc.wait_up();
+        assert_eq!(
+            sv_pid(&["-u"], &svc.dir).out(),
+            format!("{again}\n"),
+            "{kind:?}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Supervisor status files of every format: no panic; a decoded pid is the
-//! one at the format's offset, and a service pid is in 2..=pid_max.
+//! one at the format's offset, a service pid is in 2..=pid_max, and
+//! "wanted down" (sv-pid -u) comes from the want byte or flag alone.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use pidchain::{pid, supervise};
@@ -16,4 +17,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(p) = s.service_pid() {
         assert!((2..=pid::PID_MAX_FALLBACK).contains(&p));
     }
+    let wanted_down = match status.len() {
+        35 | 43 => status[status.len() - 1] & 0x04 == 0,
+        _ => status[17] == b'd',
+    };
+    assert_eq!(s.want == supervise::Want::Down, wanted_down);
 });

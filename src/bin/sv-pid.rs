@@ -1,4 +1,4 @@
-//! sv-pid [-n VAR] [-o] [-w MS] [-N PID] SERVICEDIR [prog...]
+//! sv-pid [-n VAR] [-o] [-w MS] [-N PID] [-u] SERVICEDIR [prog...]
 //!
 //! Reads the pid of the process a supervisor (runit, s6, daemontools,
 //! daemontools-encore) runs for SERVICEDIR, from its own status file,
@@ -9,22 +9,23 @@
 use pidchain::argv::Argv;
 use pidchain::chain;
 use pidchain::diag;
-use pidchain::diag::{EXIT_NO_PID, Prog};
+use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::supervise::{self, Error, Observation, State};
+use pidchain::supervise::{self, Error, Observation, State, Want};
 use pidchain::sys::SysError;
 use pidchain::wait::Waiter;
 use pidchain::{number, pathname, usage};
 
 const PROG: Prog = Prog {
     name: "sv-pid",
-    usage: "sv-pid [ -n var ] [ -o ] [ -w ms ] [ -N pid ] servicedir [ prog... ]",
+    usage: "sv-pid [ -n var ] [ -o ] [ -w ms ] [ -N pid ] [ -u ] servicedir [ prog... ]",
     help: "  -n var   put the pid in var (default SV_PID)
   -o       optional: no pid is not an error; var is removed and prog runs
   -w ms    wait up to ms for the service to be up
   -N pid   new: the service up as pid counts as not up (with -w: wait for a new pid)
+  -u       up wanted: a service its supervisor was told to keep down has no pid (exit 2)
 ",
 };
 
@@ -35,14 +36,16 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let mut optional = false;
     let mut wait = None;
     let mut old = None;
+    let mut wanted_up = false;
 
-    let mut opts = Getopt::new(argv, b"n:ow:N:");
+    let mut opts = Getopt::new(argv, b"n:ow:N:u");
     for opt in opts.by_ref() {
         match opt {
             Ok(Opt::Value(c @ b'n', v)) => var = usage::var_name(&PROG, c, v),
             Ok(Opt::Flag(b'o')) => optional = true,
             Ok(Opt::Value(c @ b'w', ms)) => wait = Some(usage::millis(&PROG, c, ms)),
             Ok(Opt::Value(b'N', p)) => old = Some(p),
+            Ok(Opt::Flag(b'u')) => wanted_up = true,
             other => PROG.other_option(other),
         }
     }
@@ -58,6 +61,13 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         // still warns about it.
         let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
+            // Taken down (or told to exit): no waiting can bring it up.
+            Ok(Observation::Status(s)) if wanted_up && s.want == Want::Down => {
+                if optional {
+                    break PidList::new();
+                }
+                PROG.die(EXIT_GONE, &[b"service ", shown, b" is wanted down"])
+            }
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
                 (Some(p), _) if Some(p) != old => break PidList::from_pid(p),
                 (Some(_), _) => (b"service ", still.as_deref().unwrap_or_default(), false),

@@ -138,7 +138,7 @@ impl Service {
         self.status_text().is_some_and(|t| t.contains("paused"))
     }
 
-    /// `u`, `d`, `p` or `c`, through the supervisor's own tool.
+    /// `u`, `d`, `p`, `c`, `t` or `x`, through the supervisor's own tool.
     pub fn command(&self, c: char) {
         let o = match self.kind {
             Kind::Runit => {
@@ -147,6 +147,8 @@ impl Service {
                     'd' => "down",
                     'p' => "pause",
                     'c' => "cont",
+                    't' => "term",
+                    'x' => "exit",
                     _ => panic!("no such command {c}"),
                 };
                 run(Command::new("sv").arg(verb).arg(&self.dir))
