@@ -490,11 +490,42 @@ fn a_reload_while_run_is_still_starting_starts_no_copy() {
     );
 }
 
-/// A handoff reload whose old haproxy drains (a slow request holds it),
-/// the copy serving, when the operator sends `command` to the supervisor.
+/// Where in a handoff a command comes: the reload held at the `nth` call
+/// of a command (a gate).
+#[derive(Clone, Copy, Debug)]
+enum Point {
+    /// The old pid read and about to be checked: no copy yet.
+    BeforeTheCopy,
+    /// The copy runs beside the old haproxy, not yet told to finish.
+    CopyBesideTheOld,
+    /// The old haproxy told to finish, draining (a slow request holds it);
+    /// the reload waits for the takeover.
+    Drain,
+}
+
+impl Point {
+    fn gate(self) -> (&'static str, u32) {
+        match self {
+            Point::BeforeTheCopy => ("haproxy-sf", 1),
+            Point::CopyBesideTheOld => ("haproxy-sf", 2),
+            Point::Drain => ("sv-pid", 3),
+        }
+    }
+}
+
 fn command_during_the_drain(
     kind: Kind,
-    command: char,
+    command: impl FnOnce(&Service),
+) -> (Install, Service, Procs, Load, Output, u32, Duration) {
+    command_at(kind, Point::Drain, command)
+}
+
+/// A handoff reload held at `point`, under load, when the operator sends
+/// `command` to the supervisor; then the reload goes on.
+fn command_at(
+    kind: Kind,
+    point: Point,
+    command: impl FnOnce(&Service),
 ) -> (Install, Service, Procs, Load, Output, u32, Duration) {
     let backend = common::haproxy::slow_backend(Duration::from_secs(25)).expect("a backend");
     let mut procs = Procs::new();
@@ -511,54 +542,77 @@ fn command_during_the_drain(
         backend.received() > held
     });
     inst.set_version_with_slow_backend("v1", backend.port);
+    let (at, nth) = point.gate();
+    let gate = Gate::new(&inst, at, nth);
     let reload = procs.spawn(
-        inst.reload_command()
+        inst.reload_command_with_first_in_path(gate.dir.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped()),
     );
-    wait_for("the copy to serve while the old haproxy drains", || {
-        inst.fetch() == Ok("v1".to_owned())
-            && std::fs::read_to_string(format!("/proc/{old}/stat"))
-                .is_ok_and(|s| !s.contains(") Z "))
-            && svc.reported_pid() == Some(old)
-    });
+    wait_for(&format!("the reload to reach {point:?}"), || gate.reached());
+    // Before the copy, one haproxy; beside the old, two (both accept on
+    // the same listeners); at the drain, only the copy answers.
+    let expected = if matches!(point, Point::BeforeTheCopy) {
+        1
+    } else {
+        2
+    };
+    assert_eq!(inst.haproxies().len(), expected, "{kind:?} {point:?}");
+    if matches!(point, Point::Drain) {
+        assert_eq!(
+            inst.fetch(),
+            Ok("v1".to_owned()),
+            "{kind:?}: the copy serves"
+        );
+    }
+    assert_eq!(
+        svc.reported_pid(),
+        Some(old),
+        "{kind:?}: the old haproxy drains"
+    );
     let sent = std::time::Instant::now();
-    svc.command(command);
+    command(&svc);
+    gate.open();
     let o = wait_output(reload);
     let took = sent.elapsed();
     (inst, svc, procs, load, o, old, took)
 }
 
 #[test]
-fn down_during_the_drain_stops_every_haproxy_and_the_reload() {
-    for kind in ALL {
-        let (inst, svc, _procs, load, o, old, took) = command_during_the_drain(kind, 'd');
+fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
+    for (kind, point) in ALL
+        .into_iter()
+        .flat_map(|k| [Point::BeforeTheCopy, Point::CopyBesideTheOld, Point::Drain].map(|p| (k, p)))
+    {
+        let what = format!("{kind:?} {point:?}");
+        let (inst, svc, _procs, load, o, old, took) =
+            command_at(kind, point, |svc| svc.command('d'));
         // At once (the reload's TIMEOUT here is 15 s), with the reason.
-        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
-        assert!(took < Duration::from_secs(10), "{kind:?}: took {took:?}");
+        assert_eq!(o.code(), 1, "{what}: {o:?}");
+        assert!(took < Duration::from_secs(10), "{what}: took {took:?}");
         assert!(
             o.stderr
                 .ends_with("haproxy-handoff: fatal: service taken down\n"),
-            "{kind:?}: {o:?}"
+            "{what}: {o:?}"
         );
         // No haproxy of the service, supervised or not (within 20 s, well
         // inside hard-stop-after: the copy gets SIGTERM, as the supervisor
         // sends the old one).
         wait_for(
-            &format!("{kind:?}: every haproxy of the service to exit"),
+            &format!("{what}: every haproxy of the service to exit"),
             || inst.haproxies().is_empty(),
         );
         svc.wait_down();
         // What failed after the down is the down itself: measured.
         let stats = load.finish();
-        eprintln!("{kind:?} down during the drain: {stats:?}");
-        assert!(stats.ok > 0, "{kind:?}: {stats:?}");
+        eprintln!("{what} down during the drain: {stats:?}");
+        assert!(stats.ok > 0, "{what}: {stats:?}");
         assert!(
             !inst.handoff().exists(),
-            "{kind:?}: the handoff pidfile is left"
+            "{what}: the handoff pidfile is left"
         );
         let o = run(cmd(SV_PID).arg(&svc.dir));
-        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert_eq!(o.code(), 1, "{what}: {o:?}");
         // Up again: a cold start, not a copy taken over.
         svc.command('u');
         let new = inst.wait_settled(&svc, "v1");
@@ -567,7 +621,7 @@ fn down_during_the_drain_stops_every_haproxy_and_the_reload() {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         assert!(
             !cmdline.contains("-sf"),
-            "{kind:?}: took something over: {cmdline}"
+            "{what}: took something over: {cmdline}"
         );
         svc.command('d');
         svc.wait_down();
@@ -577,9 +631,75 @@ fn down_during_the_drain_stops_every_haproxy_and_the_reload() {
 #[test]
 fn term_during_the_drain_still_ends_with_one_supervised_haproxy() {
     for kind in ALL {
-        let (inst, svc, _procs, load, o, old, _) = command_during_the_drain(kind, 't');
+        let (inst, svc, _procs, load, o, old, _) =
+            command_during_the_drain(kind, |svc| svc.command('t'));
         // The supervisor restarts run, which takes over from the copy: the
         // reload is verified, and the copy held the listeners throughout.
+        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+        let new = inst.wait_settled(&svc, "v1");
+        assert_ne!(new, old);
+        let stats = load.finish();
+        assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
+        svc.command('d');
+        svc.wait_down();
+        wait_for("every haproxy of the service to exit", || {
+            inst.haproxies().is_empty()
+        });
+    }
+}
+
+/// Told to take the service down and exit: runit's `sv exit`; s6's and
+/// daemontools' `-x` only exits once the service is down, so `-dx`.
+fn down_and_exit(svc: &Service) {
+    let o = match svc.kind {
+        Kind::Runit => run(Command::new("sv").arg("exit").arg(&svc.dir)),
+        Kind::S6 => run(Command::new("s6-svc").arg("-dx").arg(&svc.dir)),
+        Kind::Daemontools => run(Command::new("svc").arg("-dx").arg(&svc.dir)),
+    };
+    assert_eq!(o.code(), 0, "{o:?}");
+}
+
+#[test]
+fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
+    for kind in ALL {
+        let (inst, svc, _procs, load, o, _, took) = command_during_the_drain(kind, down_and_exit);
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(
+            o.stderr
+                .ends_with("haproxy-handoff: fatal: service taken down\n"),
+            "{kind:?}: {o:?}"
+        );
+        assert!(took < Duration::from_secs(10), "{kind:?}: took {took:?}");
+        wait_for(
+            &format!("{kind:?}: every haproxy of the service to exit"),
+            || inst.haproxies().is_empty(),
+        );
+        wait_for(&format!("{kind:?}: the supervisor to exit"), || {
+            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
+                .map_or(true, |s| s.contains(") Z "))
+        });
+        assert!(
+            !inst.handoff().exists(),
+            "{kind:?}: the handoff pidfile is left"
+        );
+        let stats = load.finish();
+        eprintln!("{kind:?} exit during the drain: {stats:?}");
+        assert!(stats.ok > 0, "{kind:?}: {stats:?}");
+    }
+}
+
+#[test]
+fn restart_during_the_drain_still_ends_with_one_supervised_haproxy() {
+    // runit's sv restart and s6's -r: TERM, then up (daemontools has none).
+    for kind in [Kind::Runit, Kind::S6] {
+        let restart = |svc: &Service| {
+            let o = match svc.kind {
+                Kind::Runit => run(Command::new("sv").arg("restart").arg(&svc.dir)),
+                _ => run(Command::new("s6-svc").arg("-r").arg(&svc.dir)),
+            };
+            assert_eq!(o.code(), 0, "{o:?}");
+        };
+        let (inst, svc, _procs, load, o, old, _) = command_during_the_drain(kind, restart);
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
         let new = inst.wait_settled(&svc, "v1");
         assert_ne!(new, old);

@@ -62,11 +62,28 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
             // Taken down (or told to exit): no waiting can bring it up.
-            Ok(Observation::Status(s)) if wanted_up && s.want == Want::Down => {
+            Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
+                if wanted_up && s.want == Want::Down =>
+            {
                 if optional {
                     break PidList::new();
                 }
                 PROG.die(EXIT_GONE, &[b"service ", shown, b" is wanted down"])
+            }
+            // A supervisor that exited wanting it down (sv exit) starts it
+            // no more; one killed (wanting it up) may be started again.
+            Ok(Observation::NotRunning(Some(s))) if wanted_up && s.want == Want::Down => {
+                if optional {
+                    break PidList::new();
+                }
+                PROG.die(
+                    EXIT_GONE,
+                    &[
+                        b"service ",
+                        shown,
+                        b" is wanted down, and its supervisor has exited",
+                    ],
+                )
             }
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
                 (Some(p), _) if Some(p) != old => break PidList::from_pid(p),
@@ -84,14 +101,14 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                 (None, State::Stopping) => (b"service ", b" is stopping", false),
                 (None, _) => (b"service ", b" is down", false),
             },
-            Ok(Observation::NotRunning) => (
+            Ok(Observation::NotRunning(_)) => (
                 b"supervisor not running for ",
                 b": its status is not trusted",
                 true,
             ),
             Ok(Observation::NoStatus) => (b"service ", b" has no status yet", false),
-            Ok(Observation::NotSupervised { pid, parent }) => {
-                not_supervised = not_supervised_by_it(pid, parent);
+            Ok(Observation::NotSupervised { status, parent }) => {
+                not_supervised = not_supervised_by_it(status.pid, parent);
                 (b"status of ", &not_supervised, true)
             }
             // An untrustworthy status file: exit 1, or a warning with -o.

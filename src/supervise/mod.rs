@@ -155,18 +155,19 @@ fn flag(byte: u8, what: &str) -> Result<bool, Invalid> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Observation {
     /// No supervisor holds `supervise/control`: whatever status is on
-    /// disk is stale.
-    NotRunning,
+    /// disk is stale. It is given only to say what that supervisor was
+    /// last told (`sv exit` leaves it wanted down), never for its pid.
+    NotRunning(Option<Status>),
     /// A supervisor runs but has not written its status yet.
     NoStatus,
     Status(Status),
-    /// The status says the service is up as `pid`, but the running
-    /// supervisor does not run it: `pid` has exited (`parent` None) and
+    /// The status says the service is up as its pid, but the running
+    /// supervisor does not run it: the pid has exited (`parent` None) and
     /// the status is not rewritten yet, or its parent is not the process
     /// holding `supervise/lock` (the status of a supervisor killed since,
     /// which the one started after it has not rewritten yet).
     NotSupervised {
-        pid: u32,
+        status: Status,
         parent: Option<u32>,
     },
 }
@@ -203,7 +204,7 @@ pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     let status_path = path(dir, b"status")?;
     let status = read_status(&status_path, dir, pid_max)?;
     if !control::supervisor_listening(&path(dir, b"control")?)? {
-        return Ok(Observation::NotRunning);
+        return Ok(Observation::NotRunning(status));
     }
     let Some(status) = status else {
         return Ok(Observation::NoStatus);
@@ -226,7 +227,7 @@ pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     })?;
     Ok(match parent {
         Some(p) if holders.contains(&p) => Observation::Status(status),
-        parent => Observation::NotSupervised { pid, parent },
+        parent => Observation::NotSupervised { status, parent },
     })
 }
 
