@@ -262,7 +262,12 @@ fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
             assert!(o.stderr.contains("sv-pid: fatal: service "), "{o:?}");
-            assert!(o.stderr.contains(" is down"), "{o:?}");
+            // The handoff asks whether it is wanted up (sv-pid -u).
+            let why = match mode {
+                Mode::Handoff => " is wanted down\n",
+                Mode::MasterWorker => " is down\n",
+            };
+            assert!(o.stderr.ends_with(why), "{kind:?} {mode:?}: {o:?}");
             assert_eq!(
                 inst.haproxies(),
                 [] as [u32; 0],
