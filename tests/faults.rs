@@ -144,12 +144,18 @@ impl Gate {
     /// Lets the held command go on. The shim is waiting in open(2) for
     /// reading, so a non-blocking open for writing finds it there.
     fn open(&self) {
+        assert!(self.release(), "the gate's shim is not waiting");
+    }
+
+    /// Lets the held command go on if it still waits (it may have been
+    /// killed meanwhile); whether it did.
+    fn release(&self) -> bool {
         let fifo = self.dir.path().join("gate");
-        let w = std::fs::OpenOptions::new()
+        std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo);
-        assert!(w.is_ok(), "the gate's shim is not waiting: {w:?}");
+            .open(&fifo)
+            .is_ok()
     }
 }
 
@@ -501,6 +507,10 @@ enum Point {
     /// The old haproxy told to finish, draining (a slow request holds it);
     /// the reload waits for the takeover.
     Drain,
+    /// The old haproxy has exited; the supervisor's new `run` has not
+    /// taken over yet (held at its first read, a gate in the
+    /// supervisor's PATH).
+    BeforeTheTakeover,
 }
 
 impl Point {
@@ -509,6 +519,8 @@ impl Point {
             Point::BeforeTheCopy => ("haproxy-sf", 1),
             Point::CopyBesideTheOld => ("haproxy-sf", 2),
             Point::Drain => ("sv-pid", 3),
+            // The first run read two pidfiles: the third read is the next run's.
+            Point::BeforeTheTakeover => ("pidfile-read", 3),
         }
     }
 }
@@ -521,7 +533,8 @@ fn command_during_the_drain(
 }
 
 /// A handoff reload held at `point`, under load, when the operator sends
-/// `command` to the supervisor; then the reload goes on.
+/// `command` to the supervisor; then the reload goes on. (At
+/// BeforeTheTakeover the command must take the service down.)
 fn command_at(
     kind: Kind,
     point: Point,
@@ -531,48 +544,79 @@ fn command_at(
     let mut procs = Procs::new();
     let inst = Install::new(kind, "v0");
     inst.set_version_with_slow_backend("v0", backend.port);
-    let svc = inst.start(&mut procs);
-    let old = inst.wait_settled(&svc, "v0");
-    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
-    let held = backend.received();
-    let port = inst.port;
-    // Its answer does not matter: it only keeps the old haproxy draining.
-    std::thread::spawn(move || common::haproxy::fetch_path(port, "/slow", Duration::from_secs(40)));
-    wait_for("the slow request to reach the backend", || {
-        backend.received() > held
-    });
-    inst.set_version_with_slow_backend("v1", backend.port);
     let (at, nth) = point.gate();
     let gate = Gate::new(&inst, at, nth);
-    let reload = procs.spawn(
+    let in_run = matches!(point, Point::BeforeTheTakeover);
+    let svc = if in_run {
+        inst.start_with_first_in_path(&mut procs, gate.dir.path())
+    } else {
+        inst.start(&mut procs)
+    };
+    let old = inst.wait_settled(&svc, "v0");
+    let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
+    if !in_run {
+        let held = backend.received();
+        let port = inst.port;
+        // Its answer does not matter: it only keeps the old haproxy draining.
+        std::thread::spawn(move || {
+            common::haproxy::fetch_path(port, "/slow", Duration::from_secs(40))
+        });
+        wait_for("the slow request to reach the backend", || {
+            backend.received() > held
+        });
+    }
+    inst.set_version_with_slow_backend("v1", backend.port);
+    let mut reload_command = if in_run {
+        inst.reload_command()
+    } else {
         inst.reload_command_with_first_in_path(gate.dir.path())
+    };
+    let reload = procs.spawn(
+        reload_command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped()),
     );
-    wait_for(&format!("the reload to reach {point:?}"), || gate.reached());
+    wait_for(&format!("{kind:?} to reach {point:?}"), || gate.reached());
     // Before the copy, one haproxy; beside the old, two (both accept on
-    // the same listeners); at the drain, only the copy answers.
-    let expected = if matches!(point, Point::BeforeTheCopy) {
-        1
-    } else {
-        2
+    // the same listeners); at the drain, only the copy answers; before
+    // the takeover, the copy alone runs.
+    let expected = match point {
+        Point::BeforeTheCopy | Point::BeforeTheTakeover => 1,
+        Point::CopyBesideTheOld | Point::Drain => 2,
     };
     assert_eq!(inst.haproxies().len(), expected, "{kind:?} {point:?}");
-    if matches!(point, Point::Drain) {
+    if matches!(point, Point::Drain | Point::BeforeTheTakeover) {
         assert_eq!(
             inst.fetch(),
             Ok("v1".to_owned()),
             "{kind:?}: the copy serves"
         );
     }
-    assert_eq!(
-        svc.reported_pid(),
-        Some(old),
-        "{kind:?}: the old haproxy drains"
-    );
+    if in_run {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{old}")).exists()
+                || svc.reported_pid() != Some(old)
+        );
+    } else {
+        assert_eq!(
+            svc.reported_pid(),
+            Some(old),
+            "{kind:?}: the old haproxy runs"
+        );
+    }
     let sent = std::time::Instant::now();
     command(&svc);
-    gate.open();
+    // The held run may have been stopped by the command: then nothing
+    // waits. (daemontools' supervise reads commands only a second after it
+    // started run: the command is taken before run goes on.)
+    if in_run {
+        wait_for("the supervisor to take the command", || {
+            run(cmd(SV_PID).arg("-u").arg(&svc.dir)).code() == 2
+        });
+        gate.release();
+    } else {
+        gate.open();
+    }
     let o = wait_output(reload);
     let took = sent.elapsed();
     (inst, svc, procs, load, o, old, took)
@@ -580,10 +624,15 @@ fn command_at(
 
 #[test]
 fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
-    for (kind, point) in ALL
-        .into_iter()
-        .flat_map(|k| [Point::BeforeTheCopy, Point::CopyBesideTheOld, Point::Drain].map(|p| (k, p)))
-    {
+    for (kind, point) in ALL.into_iter().flat_map(|k| {
+        [
+            Point::BeforeTheCopy,
+            Point::CopyBesideTheOld,
+            Point::Drain,
+            Point::BeforeTheTakeover,
+        ]
+        .map(|p| (k, p))
+    }) {
         let what = format!("{kind:?} {point:?}");
         let (inst, svc, _procs, load, o, old, took) =
             command_at(kind, point, |svc| svc.command('d'));

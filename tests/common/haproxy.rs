@@ -127,6 +127,14 @@ impl Install {
         Service::start_with_path(procs, self.kind, &self.svc, &self.path)
     }
 
+    /// The supervisor, and so `run` and `finish`, with `dir` first in PATH.
+    pub fn start_with_first_in_path(&self, procs: &mut Procs, dir: &Path) -> Service {
+        let mut path = std::ffi::OsString::from(dir);
+        path.push(":");
+        path.push(&self.path);
+        Service::start_with_path(procs, self.kind, &self.svc, &path)
+    }
+
     pub fn handoff(&self) -> PathBuf {
         self.rundir.join("handoff.pid")
     }
