@@ -141,10 +141,11 @@ impl Gate {
         self.dir.path().join("reached").exists()
     }
 
-    /// Lets the held command go on. The shim is waiting in open(2) for
-    /// reading, so a non-blocking open for writing finds it there.
+    /// Lets the held command go on. The shim marks the gate reached just
+    /// before it opens the FIFO for reading: a non-blocking open for
+    /// writing finds it there once it is, and not a moment before.
     fn open(&self) {
-        assert!(self.release(), "the gate's shim is not waiting");
+        wait_for("the gate's shim to wait on its FIFO", || self.release());
     }
 
     /// Lets the held command go on if it still waits (it may have been
