@@ -655,7 +655,7 @@ fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
         svc.wait_down();
         // What failed after the down is the down itself: measured.
         let stats = load.finish();
-        eprintln!("{what} down during the drain: {stats:?}");
+        eprintln!("{what}: down: {stats:?}");
         assert!(stats.ok > 0, "{what}: {stats:?}");
         assert!(
             !inst.handoff().exists(),
