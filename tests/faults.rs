@@ -678,26 +678,6 @@ fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
     }
 }
 
-#[test]
-fn term_during_the_drain_still_ends_with_one_supervised_haproxy() {
-    for kind in ALL {
-        let (inst, svc, _procs, load, o, old, _) =
-            command_during_the_drain(kind, |svc| svc.command('t'));
-        // The supervisor restarts run, which takes over from the copy: the
-        // reload is verified, and the copy held the listeners throughout.
-        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
-        let new = inst.wait_settled(&svc, "v1");
-        assert_ne!(new, old);
-        let stats = load.finish();
-        assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
-        svc.command('d');
-        svc.wait_down();
-        wait_for("every haproxy of the service to exit", || {
-            inst.haproxies().is_empty()
-        });
-    }
-}
-
 /// Told to take the service down and exit: runit's `sv exit`; s6's and
 /// daemontools' `-x` only exits once the service is down, so `-dx`.
 fn down_and_exit(svc: &Service) {
@@ -738,23 +718,34 @@ fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
     }
 }
 
+/// TERM through the supervisor (`sv term`, `s6-svc -t`, `svc -t`), or a
+/// restart (`sv restart`, `s6-svc -r`; daemontools has none).
+fn term_or_restart(svc: &Service, restart: bool) {
+    let o = match (svc.kind, restart) {
+        (_, false) => return svc.command('t'),
+        (Kind::Runit, true) => run(Command::new("sv").arg("restart").arg(&svc.dir)),
+        (_, true) => run(Command::new("s6-svc").arg("-r").arg(&svc.dir)),
+    };
+    assert_eq!(o.code(), 0, "{o:?}");
+}
+
 #[test]
-fn restart_during_the_drain_still_ends_with_one_supervised_haproxy() {
-    // runit's sv restart and s6's -r: TERM, then up (daemontools has none).
-    for kind in [Kind::Runit, Kind::S6] {
-        let restart = |svc: &Service| {
-            let o = match svc.kind {
-                Kind::Runit => run(Command::new("sv").arg("restart").arg(&svc.dir)),
-                _ => run(Command::new("s6-svc").arg("-r").arg(&svc.dir)),
-            };
-            assert_eq!(o.code(), 0, "{o:?}");
-        };
-        let (inst, svc, _procs, load, o, old, _) = command_during_the_drain(kind, restart);
-        assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+fn term_or_restart_during_the_drain_still_ends_with_one_supervised_haproxy() {
+    let cases = ALL
+        .map(|k| (k, false))
+        .into_iter()
+        .chain([(Kind::Runit, true), (Kind::S6, true)]);
+    for (kind, restart) in cases {
+        let (inst, svc, _procs, load, o, old, _) =
+            command_during_the_drain(kind, |svc| term_or_restart(svc, restart));
+        // The supervisor restarts run, which takes over from the copy: the
+        // reload is verified, and the copy held the listeners throughout.
+        let what = format!("{kind:?} restart: {restart}");
+        assert_eq!(o.code(), 0, "{what}: {o:?}");
         let new = inst.wait_settled(&svc, "v1");
         assert_ne!(new, old);
         let stats = load.finish();
-        assert_eq!(stats.failed, 0, "{kind:?}: {stats:?}");
+        assert_eq!(stats.failed, 0, "{what}: {stats:?}");
         svc.command('d');
         svc.wait_down();
         wait_for("every haproxy of the service to exit", || {
