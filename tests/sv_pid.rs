@@ -651,3 +651,43 @@ fn u_tells_a_service_wanted_down_from_one_not_up_yet() {
         );
     }
 }
+
+#[test]
+fn u_after_the_supervisor_exited() {
+    // sv exit: runsv takes the service down, records it wanted down, and
+    // exits: -u says so. Killed while it wanted the service up, a
+    // supervisor may be started again: its status is just not trusted.
+    let root = tempdir();
+    let mut procs = Procs::new();
+    let svc = Service::start(
+        &mut procs,
+        Kind::Runit,
+        &service_dir(root.path(), "exited", RUN, None, false),
+    );
+    svc.wait_up();
+    assert_eq!(
+        run(std::process::Command::new("sv").arg("exit").arg(&svc.dir)).code(),
+        0
+    );
+    wait_for("runsv to exit", || {
+        std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
+            .map_or(true, |s| s.contains(") Z "))
+    });
+    let o = sv_pid(&["-u"], &svc.dir);
+    assert_eq!((o.code(), o.out().as_str()), (2, ""), "{o:?}");
+    assert!(
+        o.stderr
+            .ends_with(" is wanted down, and its supervisor has exited\n"),
+        "{o:?}"
+    );
+    let killed = Service::start(
+        &mut procs,
+        Kind::Runit,
+        &service_dir(root.path(), "killed", RUN, None, false),
+    );
+    killed.wait_up();
+    killed.kill_supervisor();
+    let o = sv_pid(&["-u"], &killed.dir);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(o.stderr.contains("supervisor not running for"), "{o:?}");
+}

@@ -59,32 +59,16 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     let pids = loop {
         // Why there is no pid, around the directory's name; and whether -o
         // still warns about it.
+        let observed = supervise::observe(dir, pid_max);
+        // Taken down (or told to exit): no waiting can bring it up.
+        if let Some(why) = wanted_up.then(|| wanted_down(&observed)).flatten() {
+            if optional {
+                break PidList::new();
+            }
+            PROG.die(EXIT_GONE, &[b"service ", shown, b" is wanted down", why])
+        }
         let not_supervised;
-        let (before, after, warn): (&[u8], &[u8], bool) = match supervise::observe(dir, pid_max) {
-            // Taken down (or told to exit): no waiting can bring it up.
-            Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
-                if wanted_up && s.want == Want::Down =>
-            {
-                if optional {
-                    break PidList::new();
-                }
-                PROG.die(EXIT_GONE, &[b"service ", shown, b" is wanted down"])
-            }
-            // A supervisor that exited wanting it down (sv exit) starts it
-            // no more; one killed (wanting it up) may be started again.
-            Ok(Observation::NotRunning(Some(s))) if wanted_up && s.want == Want::Down => {
-                if optional {
-                    break PidList::new();
-                }
-                PROG.die(
-                    EXIT_GONE,
-                    &[
-                        b"service ",
-                        shown,
-                        b" is wanted down, and its supervisor has exited",
-                    ],
-                )
-            }
+        let (before, after, warn): (&[u8], &[u8], bool) = match observed {
             Ok(Observation::Status(s)) => match (s.service_pid(), s.state) {
                 (Some(p), _) if Some(p) != old => break PidList::from_pid(p),
                 (Some(_), _) => (b"service ", still.as_deref().unwrap_or_default(), false),
@@ -142,6 +126,23 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         break PidList::new();
     };
     chain::hand_on(&PROG, &mut env, var, &pids, tail)
+}
+
+/// Whether the supervisor was told to keep the service down, and what to
+/// add to say so. A supervisor that exited wanting it down (sv exit)
+/// starts it no more; one killed while wanting it up may be started again.
+fn wanted_down(observed: &Result<Observation, Error>) -> Option<&'static [u8]> {
+    match observed {
+        Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
+            if s.want == Want::Down =>
+        {
+            Some(b"")
+        }
+        Ok(Observation::NotRunning(Some(s))) if s.want == Want::Down => {
+            Some(b", and its supervisor has exited")
+        }
+        _ => None,
+    }
 }
 
 /// Why the pid in a status is not the supervised process, after the
