@@ -3,6 +3,7 @@
 mod common;
 use common::peer::{self, Peer, Reply};
 use common::*;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -221,9 +222,53 @@ fn a_show_proc_cut_short_or_naming_two_masters_is_not_an_answer() {
         assert_eq!(o.code(), 1, "{o:?}");
         assert!(o.stderr.contains(why), "{o:?}");
     }
-    let p = Peer::serve(&d.path().join("whole.sock"), vec![peer::answer(SHOW_PROC)]);
+    let p = Peer::serve(
+        &d.path().join("whole.sock"),
+        vec![peer::answer(SHOW_PROC), peer::answer(NEW_WORKER_LOADED)],
+    );
     let o = hr(&["-a", "2", p.path()]);
     assert_eq!(o.code(), 1, "the former worker never said it stops: {o:?}");
+    assert!(o.stderr.contains("still accepts connections"), "{o:?}");
+}
+
+/// What the new worker of SHOW_PROC answers through the master once it
+/// has loaded its configuration.
+const NEW_WORKER_LOADED: &[u8] = b"Pid: 29962\nStopping: 0\n\n";
+
+#[test]
+fn a_new_worker_counts_only_once_it_answers_with_its_own_pid() {
+    // From 3.1 the worker loads the configuration after the master lists
+    // it, and answers through the master only once loaded.
+    let d = tempdir();
+    for (i, new) in [
+        Reply::Silent,
+        peer::answer(b"Pid: 29962\nStopping: 0\n"),
+        peer::answer(b"Pid: 29963\nStopping: 0\n\n"),
+        peer::answer(b"Can't find the target PID matching the prefix '@!29962'\n"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = Peer::answer_questions(
+            &d.path().join(format!("{i}.sock")),
+            vec![
+                (b"show proc", peer::answer(SHOW_PROC)),
+                (b"@!29962 show info", new),
+            ],
+        );
+        let o = hr(&["-w", "300", "-a", "2", p.path()]);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{i}: {o:?}");
+        assert!(
+            o.stderr.contains(&format!(
+                "haproxy-reloads: fatal: the new workers of the master on {} did not load their configuration in time",
+                p.path()
+            )),
+            "{i}: {o:?}"
+        );
+        let q = p.questions();
+        assert!(q.contains(&b"@!29962 show info\n".to_vec()), "{i}: {q:?}");
+        assert!(!q.contains(&b"@!29824 show info\n".to_vec()), "{i}: {q:?}");
+    }
 }
 
 #[test]
@@ -253,7 +298,11 @@ fn a_former_worker_stops_only_on_a_whole_answer_saying_so() {
     {
         let p = Peer::serve(
             &d.path().join(format!("{i}.sock")),
-            vec![peer::answer(SHOW_PROC), worker],
+            vec![
+                peer::answer(SHOW_PROC),
+                peer::answer(NEW_WORKER_LOADED),
+                worker,
+            ],
         );
         let o = hr(&["-w", "300", "-a", "2", p.path()]);
         if stopped {
@@ -267,7 +316,8 @@ fn a_former_worker_stops_only_on_a_whole_answer_saying_so() {
         }
         let q = p.questions();
         assert_eq!(q[0], b"show proc\n", "{i}");
-        assert_eq!(q[1], b"@!29824 show info\n", "{i}");
+        assert_eq!(q[1], b"@!29962 show info\n", "{i}");
+        assert_eq!(q[2], b"@!29824 show info\n", "{i}");
     }
 }
 
@@ -288,4 +338,133 @@ fn a_master_that_accepts_nothing_is_waited_for_as_long_as_asked() {
             "-w {asked:?}: took {took:?}"
         );
     }
+}
+
+#[test]
+fn a_reload_that_fails_while_its_worker_loads_is_said_before_the_deadline() {
+    // A configuration slow to load (a large map), broken at its end: from
+    // 3.1 the master lists the new worker while it loads, then drops it.
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let m = start_master(&mut procs, d.path());
+    let map = d.path().join("large.map");
+    let lines: String = (0..1_000_000).map(|i| format!("/p/{i} v\n")).collect();
+    write_file(&map, lines.as_bytes(), 0o644);
+    let slow = String::from_utf8(config(m.port, "v1")).unwrap().replace(
+        "    http-request return",
+        &format!(
+            "    http-request set-var(txn.m) path,map({})\n    http-request return",
+            map.display()
+        ),
+    );
+    assert_eq!(hr(&["-w", "15000", &m.sock]).out(), "0\n");
+    write_file(
+        &m.cfg,
+        format!("{slow}    bogus-keyword\n").as_bytes(),
+        0o644,
+    );
+    signal(m.pid, libc::SIGUSR2);
+    let t = std::time::Instant::now();
+    let o = hr(&["-w", "60000", "-a", "0", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr.contains("reload 1 of the master on")
+            && o.stderr.contains("failed: its former workers serve on"),
+        "{o:?}"
+    );
+    // Said when it failed, not at the deadline.
+    assert!(t.elapsed() < std::time::Duration::from_secs(30), "{o:?}");
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v0".to_owned()));
+    // The same configuration, whole: done only once the worker loaded it.
+    write_file(&m.cfg, slow.as_bytes(), 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "60000", "-a", "1", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "2\n"), "{o:?}");
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
+}
+
+/// After one failed reload, haproxy 3.3.0's master keeps SIGUSR2, SIGHUP
+/// and SIGUSR1 blocked (haproxy issue 3229): the next reload signal is
+/// never acted on. haproxy-reloads names that at once; on every other
+/// version the reload is done.
+#[test]
+fn a_reload_signal_after_a_failed_reload() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let m = start_master(&mut procs, d.path());
+    // Up: a reload signal before haproxy handles it would kill it.
+    assert_eq!(hr(&["-w", "15000", &m.sock]).out(), "0\n");
+    write_file(&m.cfg, b"frontend f\n    bogus-keyword\n", 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "15000", "-a", "0", &m.sock]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr.contains("failed: its former workers serve on"),
+        "{o:?}"
+    );
+    write_file(&m.cfg, &config(m.port, "v1"), 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "15000", "-a", "1", &m.sock]);
+    if haproxy_version() == "3.3.0" {
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+        assert!(
+            o.stderr.contains(&format!(
+                ", pid {}, blocks the reload signal sent to it: haproxy 3.3.0",
+                m.pid
+            )),
+            "{o:?}"
+        );
+    } else {
+        assert_eq!((o.code(), o.out().as_str()), (0, "2\n"), "{o:?}");
+        assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
+    }
+}
+
+#[test]
+fn a_master_that_blocks_the_reload_signal_is_named_before_the_deadline() {
+    // Any haproxy but 3.3.0 acts on its signals: a process that blocks
+    // them stands for the master, a fake peer for its CLI.
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let mut sleeper = Command::new("sleep");
+    sleeper.arg("1000");
+    // SAFETY: sigprocmask(2) only, between fork and exec.
+    unsafe {
+        sleeper.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        })
+    };
+    let master = procs.start(&mut sleeper);
+    let show_proc = format!(
+        "#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
+         {master}           master          1 [failed: 1]   0d00h00m04s     3.3.0-7832fb21f\n\
+         # workers\n# old workers\n\
+         22083           worker          1               0d00h00m04s     3.3.0-7832fb21f\n\n"
+    );
+    let p = Peer::serve(
+        &d.path().join("master.sock"),
+        vec![peer::answer(show_proc.as_bytes())],
+    );
+    // Not pending yet: nothing to say but that no reload came.
+    let o = hr(&["-w", "1000", "-a", "1", p.path()]);
+    assert!(o.stderr.contains("no reload after 1 done"), "{o:?}");
+    signal(master, libc::SIGUSR2);
+    let t = std::time::Instant::now();
+    let o = hr(&["-w", "20000", "-a", "1", p.path()]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "haproxy-reloads: fatal: the master on {}, pid {master}, blocks the reload signal \
+             sent to it: haproxy 3.3.0 does after a failed reload (haproxy issue 3229); \
+             upgrade haproxy, or restart the service",
+            p.path()
+        )),
+        "{o:?}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{o:?}");
 }

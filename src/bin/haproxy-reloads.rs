@@ -13,10 +13,20 @@ use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::socket::{self, QueryError};
 use pidchain::haproxy::{info, show_proc};
-use pidchain::pid;
-use pidchain::{number, usage};
+use pidchain::wait::Waiter;
+use pidchain::{number, pid, process, usage};
 
-use std::time::Duration;
+use std::ffi::CStr;
+use std::time::{Duration, Instant};
+
+/// What a master reloads on.
+const RELOAD_SIGNALS: &[libc::c_int] = &[libc::SIGUSR2, libc::SIGHUP];
+/// A master acts on a signal within microseconds (it blocks signals only
+/// while it runs its handlers): one held this long is held for good.
+const HELD: Duration = Duration::from_millis(500);
+/// The longest one look at a new worker takes, so that a worker that
+/// fails while it loads is seen in show proc soon after.
+const LOOK: Duration = Duration::from_millis(500);
 
 const PROG: Prog = Prog {
     name: "haproxy-reloads",
@@ -55,6 +65,8 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     // What the last answer said: the question the deadline cuts short
     // says nothing new.
     let mut last = None;
+    // Since when the master has held a reload signal, pending and blocked.
+    let mut held_since: Option<Instant> = None;
     let master = loop {
         // A 2.6 master re-executes itself to reload: its CLI is gone for
         // a moment, and ask() asks again.
@@ -74,10 +86,8 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             Err(why) => PROG.unreadable(b"master", b"show proc", shown, why),
         };
         let Some(after) = after else { break m };
-        // Done once the reload has started workers or has failed.
-        let done = m.reloads > after && (m.new_workers || m.failed.unwrap_or(0) > 0);
-        if done {
-            if !m.latest_succeeded() {
+        if m.reloads > after {
+            if m.latest_failed() {
                 PROG.die(
                     EXIT_NO_PID,
                     &[
@@ -89,9 +99,31 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                     ],
                 );
             }
-            break m;
+            if loaded(path, shown, &m.new_workers, &mut answer, &waiter, pid_max) {
+                break m;
+            }
+            held_since = None;
+        } else {
+            let held = process::signals(m.pid).is_some_and(|s| s.held(RELOAD_SIGNALS));
+            held_since = held.then(|| held_since.unwrap_or_else(Instant::now));
+            if held_since.is_some_and(|t| t.elapsed() >= HELD) {
+                signals_held(shown, m.pid);
+            }
         }
         if !waiter.pause() {
+            if m.reloads > after {
+                PROG.die(
+                    EXIT_NO_PID,
+                    &[
+                        b"the new workers of the master on ",
+                        shown,
+                        b" did not load their configuration in time",
+                    ],
+                );
+            }
+            if held_since.is_some() {
+                signals_held(shown, m.pid);
+            }
             PROG.die(
                 EXIT_NO_PID,
                 &[
@@ -142,4 +174,44 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     }
     let count = number::format(master.reloads);
     chain::hand_on_value(&PROG, &mut env, var, Some(&count), tail)
+}
+
+/// Whether each of `workers` has loaded its configuration: it answers
+/// `show info`, through the master, with its own pid. Up to 3.0 the master
+/// loads the configuration before it starts them, and they answer at
+/// once; from 3.1 each loads it itself, and answers only once loaded.
+fn loaded(
+    path: &CStr,
+    shown: &[u8],
+    workers: &[u32],
+    answer: &mut Vec<u8>,
+    waiter: &Waiter,
+    pid_max: u32,
+) -> bool {
+    workers.iter().all(|&worker| {
+        let command = [b"@!".as_slice(), &number::format(worker), b" show info"].concat();
+        let deadline = socket::answer_deadline(waiter).min(Instant::now() + LOOK);
+        match socket::query(path, &command, answer, deadline) {
+            Ok(()) => info::pid(answer, pid_max) == Ok(worker),
+            Err(QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut) => false,
+            Err(e) => PROG.socket_failed(shown, &e),
+        }
+    })
+}
+
+/// haproxy 3.3.0 (and some 3.2.x) keeps the reload signals blocked in
+/// the master after one failed reload (haproxy issue 3229): no reload
+/// signal reaches it again.
+fn signals_held(shown: &[u8], master: u32) -> ! {
+    PROG.die(
+        EXIT_NO_PID,
+        &[
+            b"the master on ",
+            shown,
+            b", pid ",
+            &number::format(master),
+            b", blocks the reload signal sent to it: haproxy 3.3.0 does after a failed reload \
+(haproxy issue 3229); upgrade haproxy, or restart the service",
+        ],
+    )
 }

@@ -11,11 +11,21 @@
 //! ```
 //!
 //! The master's `<reloads>` counts every reload, failed or not (the pid
-//! stays: it re-executes itself). `[failed: N]` (2.5+) counts the reloads
-//! that failed since the last one that succeeded, so it is 0 right after a
-//! success. A worker's `<reloads>` counts the reloads it has lived
-//! through: 0 for the workers the latest reload started. A failed reload
-//! leaves the former workers in `# workers`, their count one higher.
+//! stays: it re-executes itself). `[failed: N]` (2.5+) is not 0 when the
+//! latest reload failed: 2.5 to 3.0 count the failures since the last
+//! success, 3.1+ reset it at each reload, so it is 0 or 1 there. A
+//! worker's `<reloads>` counts the reloads it has lived through: 0 for the
+//! workers the latest reload started. Captured on 2.4.0 to 3.4.0
+//! (`tests/data/show-proc/`), the master answers only once it has forked
+//! the new workers, and:
+//! - up to 3.0 the master parses the configuration, so a worker listed
+//!   with 0 reloads has loaded it; from 3.1 the worker parses it, and is
+//!   listed with 0 while it still loads (it answers `@!PID` only once
+//!   loaded);
+//! - a failed reload leaves no worker with 0 reloads: the former workers
+//!   serve on, listed in `# workers` (2.5 to 3.0) or `# old workers`
+//!   (2.4, 3.1+), their count one higher.
+//!
 //! Read only from a whole answer (`answer::whole`) with one master line.
 
 use super::answer::{self, Unreadable};
@@ -26,22 +36,25 @@ pub struct Master {
     pub reloads: u64,
     /// None before haproxy 2.5, which does not say.
     pub failed: Option<u64>,
-    /// A current worker was started by the latest reload.
-    pub new_workers: bool,
-    /// Workers of former configurations, soft-stopping or about to.
+    /// The current workers the latest reload started (3.1+: loaded or
+    /// still loading).
+    pub new_workers: Vec<u32>,
+    /// Workers of former configurations, soft-stopping or about to (or,
+    /// on 2.4 and 3.1+ after a failed reload, serving on).
     pub old_workers: Vec<u32>,
 }
 
 impl Master {
-    /// The latest reload succeeded: its workers run, and no failure since.
-    pub fn latest_succeeded(&self) -> bool {
-        self.new_workers && self.failed.unwrap_or(0) == 0
+    /// The latest reload failed: it said so (2.5+), or it left no worker
+    /// of its own.
+    pub fn latest_failed(&self) -> bool {
+        self.failed.unwrap_or(0) > 0 || self.new_workers.is_empty()
     }
 }
 
 pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
     let mut master = None;
-    let mut new_workers = false;
+    let mut new_workers = Vec::new();
     let mut old_workers = Vec::new();
     let mut section: &[u8] = b"";
     // Which column holds <reloads>: the third, but the fourth before 2.5,
@@ -81,7 +94,9 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
                 };
                 master = Some((pid, reloads, failed));
             }
-            b"worker" if section == b"workers" => new_workers |= reloads == b"0",
+            b"worker" if section == b"workers" && reloads == b"0" => {
+                new_workers.push(crate::pid::parse(pid, pid_max).ok_or(Unreadable::Invalid)?);
+            }
             b"worker" if section == b"old workers" => {
                 old_workers.extend(crate::pid::parse(pid, pid_max));
             }
@@ -138,50 +153,11 @@ mod tests {
                 pid: 29090,
                 reloads: 3,
                 failed: Some(0),
-                new_workers: true,
+                new_workers: vec![29962],
                 old_workers: vec![29824],
             }
         );
-        assert!(m.latest_succeeded());
-    }
-
-    #[test]
-    fn as_haproxy_2_4_answers_with_its_relative_pid_column() {
-        // Captured from haproxy 2.4.0 after one reload.
-        let a = b"#<PID>          <type>          <relative PID>  <reloads>       <uptime>        <version>      \n\
-12506           master          0               1               0d00h00m03s     2.4.0-6cbbecf09\n\
-# workers\n\
-12555           worker          1               0               0d00h00m01s     2.4.0-6cbbecf09\n\
-# old workers\n\
-12509           worker          [was: 1]        1               0d00h00m03s     2.4.0-6cbbecf09\n\
-# programs\n\n";
-        let m = parse(a, MAX).unwrap();
-        assert_eq!(
-            m,
-            Master {
-                pid: 12506,
-                reloads: 1,
-                failed: None,
-                new_workers: true,
-                old_workers: vec![12509],
-            }
-        );
-    }
-
-    #[test]
-    fn as_haproxy_3_2_answers() {
-        // Captured from haproxy 3.2.0 after one reload (no # programs).
-        let a =
-            b"#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
-12614           master          1 [failed: 0]   0d00h00m03s     3.2.0-e134140d2\n\
-# workers\n\
-12622           worker          0               0d00h00m01s     3.2.0-e134140d2\n\n";
-        let m = parse(a, MAX).unwrap();
-        assert_eq!(
-            (m.pid, m.reloads, m.failed, m.new_workers),
-            (12614, 1, Some(0), true)
-        );
-        assert!(m.old_workers.is_empty());
+        assert!(!m.latest_failed());
     }
 
     #[test]
@@ -195,15 +171,17 @@ mod tests {
     #[test]
     fn a_reload_that_failed() {
         let m = parse(FAILED, MAX).unwrap();
-        assert_eq!((m.reloads, m.failed, m.new_workers), (2, Some(1), false));
-        assert!(!m.latest_succeeded());
+        assert_eq!((m.reloads, m.failed), (2, Some(1)));
+        assert!(m.new_workers.is_empty());
+        assert!(m.latest_failed());
     }
 
     #[test]
     fn an_old_worker_of_generation_zero_is_not_new() {
         let a = b"1 x\n100 master 4\n# workers\n# old workers\n200 worker 0 0s v\n\n";
         let m = parse(a, MAX).unwrap();
-        assert_eq!((m.reloads, m.failed, m.new_workers), (4, None, false));
+        assert_eq!((m.reloads, m.failed), (4, None));
+        assert!(m.new_workers.is_empty() && m.latest_failed());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Fake peers on unix sockets, for what no real haproxy does on demand:
 //! answers cut short, said twice, reset, never given, and a listener whose
-//! backlog is full. Each connection gets the next reply; the last one
-//! repeats. Stopped (and every connection closed) when dropped.
+//! backlog is full. Each connection gets the next reply, the last one
+//! repeating, or the reply to its question. Stopped (and every connection
+//! closed) when dropped.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -24,6 +25,11 @@ pub fn answer(bytes: &[u8]) -> Reply {
     Reply::Answer(bytes.to_vec())
 }
 
+enum Replies {
+    InTurn(Vec<Reply>),
+    ByQuestion(Vec<(Vec<u8>, Reply)>),
+}
+
 pub struct Peer {
     pub path: PathBuf,
     stop: Arc<AtomicBool>,
@@ -32,6 +38,21 @@ pub struct Peer {
 
 impl Peer {
     pub fn serve(path: &Path, replies: Vec<Reply>) -> Peer {
+        Peer::serving(path, Replies::InTurn(replies))
+    }
+
+    /// Answers each question with the reply paired with it (a master
+    /// CLI asked `show proc`, then of each worker); one not listed gets
+    /// no answer. Every reply must read the question: Answer or Silent.
+    pub fn answer_questions(path: &Path, replies: Vec<(&[u8], Reply)>) -> Peer {
+        let replies = replies
+            .into_iter()
+            .map(|(q, r)| ([q, b"\n"].concat(), r))
+            .collect();
+        Peer::serving(path, Replies::ByQuestion(replies))
+    }
+
+    fn serving(path: &Path, replies: Replies) -> Peer {
         let listener = UnixListener::bind(path).expect("bind a fake peer");
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
@@ -43,7 +64,25 @@ impl Peer {
                     break;
                 }
                 let Ok(mut c) = c else { continue };
-                let reply = replies.get(n).or(replies.last()).cloned();
+                let reply = match &replies {
+                    Replies::InTurn(r) => r.get(n).or(r.last()).cloned(),
+                    Replies::ByQuestion(r) => {
+                        let mut q = Vec::new();
+                        let _ = c.read_to_end(&mut q);
+                        let reply = r
+                            .iter()
+                            .find(|(asked, _)| *asked == q)
+                            .map(|(_, r)| r.clone());
+                        questions.push(q);
+                        match reply {
+                            Some(Reply::Answer(bytes)) => {
+                                let _ = c.write_all(&bytes);
+                            }
+                            _ => held.push(c),
+                        }
+                        continue;
+                    }
+                };
                 match reply {
                     Some(Reply::Answer(bytes)) => {
                         let mut q = Vec::new();
