@@ -57,6 +57,23 @@ check:
 	# The .deb and the static tarball, installed and unpacked (root: dpkg).
 	$(MAKE) deb dist
 	$(CARGO) test --locked --test package -- --ignored
+	$(MAKE) check-versions
+
+# The haproxy-facing tests against every haproxy in HAPROXY_SOURCES (built
+# there by its build.sh and cached), one version after another; without
+# that directory, a plain clone tests Debian's haproxy alone (make check).
+HAPROXY_SOURCES ?= ../shared/haproxy
+HAPROXY_TESTS = --test haproxy_pid --test haproxy_reloads --test recipes --test faults
+check-versions:
+	@if [ ! -x $(HAPROXY_SOURCES)/build.sh ]; then \
+	  echo "check-versions: skipped: no $(HAPROXY_SOURCES)/build.sh; tested with Debian's haproxy only"; \
+	else \
+	  for h in $$($(HAPROXY_SOURCES)/build.sh all); do \
+	    start=$$(date +%s); echo "check-versions: $$h"; \
+	    HAPROXY=$$h $(CARGO) test --locked $(HAPROXY_TESTS) || exit 1; \
+	    echo "check-versions: $$h passed in $$(($$(date +%s) - start)) s"; \
+	  done; \
+	fi
 
 # Build, then reload a throwaway supervised haproxy under load (RELOADS=10).
 try:
@@ -126,4 +143,4 @@ dist: static
 clean:
 	$(CARGO) clean
 
-.PHONY: all static deb dist bench bench-reload syscalls fuzz check try install uninstall clean
+.PHONY: check-versions all static deb dist bench bench-reload syscalls fuzz check try install uninstall clean

@@ -44,7 +44,7 @@ enum Method {
 /// pidchain 0.1's runit reload, for comparison (paths set as in the recipe).
 const OLD_RELOAD: &str = r#"#!/bin/sh
 SERVICE=@SVC@
-HAPROXY=/usr/sbin/haproxy
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 CONFIG=@CONFIG@
 RUNDIR=@RUNDIR@
 HANDOFF=$RUNDIR/handoff.pid

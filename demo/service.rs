@@ -51,7 +51,18 @@ pub fn use_built_tools() -> Result<(), String> {
         return Err("build the tools first (make try, make bench-reload)".into());
     }
     let old = std::env::var_os("PATH").unwrap_or_default();
-    let first = [tools, PathBuf::from(harness::RECIPES)];
+    let mut first = vec![tools.clone(), PathBuf::from(harness::RECIPES)];
+    // HAPROXY=/path: that haproxy wherever `haproxy` runs, named haproxy.
+    if let Some(h) = std::env::var_os("HAPROXY").filter(|h| !h.is_empty()) {
+        let dir = tools.join("haproxy-under-test");
+        let link = dir.join("haproxy");
+        let made = std::fs::create_dir_all(&dir).and_then(|()| match std::fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => std::os::unix::fs::symlink(std::path::absolute(&h)?, &link),
+        });
+        made.map_err(|e| format!("{}: {e}", link.display()))?;
+        first.insert(0, dir);
+    }
     let path = std::env::join_paths(first.into_iter().chain(std::env::split_paths(&old)))
         .map_err(|e| e.to_string())?;
     // SAFETY: called before any thread is started.

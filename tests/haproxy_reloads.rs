@@ -342,7 +342,7 @@ fn a_master_that_accepts_nothing_is_waited_for_as_long_as_asked() {
 
 #[test]
 fn a_reload_that_fails_while_its_worker_loads_is_said_before_the_deadline() {
-    // A configuration slow to load (a large map), broken at its end: from
+    // A configuration slow to load (a large map), then broken at its end: from
     // 3.1 the master lists the new worker while it loads, then drops it.
     let d = tempdir();
     let mut procs = Procs::new();
@@ -358,28 +358,26 @@ fn a_reload_that_fails_while_its_worker_loads_is_said_before_the_deadline() {
         ),
     );
     assert_eq!(hr(&["-w", "15000", &m.sock]).out(), "0\n");
-    write_file(
-        &m.cfg,
-        format!("{slow}    bogus-keyword\n").as_bytes(),
-        0o644,
-    );
+    // Whole: done only once the new worker has loaded it.
+    write_file(&m.cfg, slow.as_bytes(), 0o644);
+    signal(m.pid, libc::SIGUSR2);
+    let o = hr(&["-w", "60000", "-a", "0", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "1\n"), "{o:?}");
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
+    // Broken at its end: it fails after a while of loading.
+    let broken = format!("{slow}    bogus-keyword\n").replace("string v1", "string v2");
+    write_file(&m.cfg, broken.as_bytes(), 0o644);
     signal(m.pid, libc::SIGUSR2);
     let t = std::time::Instant::now();
-    let o = hr(&["-w", "60000", "-a", "0", &m.sock]);
+    let o = hr(&["-w", "60000", "-a", "1", &m.sock]);
     assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
     assert!(
-        o.stderr.contains("reload 1 of the master on")
+        o.stderr.contains("reload 2 of the master on")
             && o.stderr.contains("failed: its former workers serve on"),
         "{o:?}"
     );
     // Said when it failed, not at the deadline.
     assert!(t.elapsed() < std::time::Duration::from_secs(30), "{o:?}");
-    assert_eq!(common::haproxy::fetch(m.port), Ok("v0".to_owned()));
-    // The same configuration, whole: done only once the worker loaded it.
-    write_file(&m.cfg, slow.as_bytes(), 0o644);
-    signal(m.pid, libc::SIGUSR2);
-    let o = hr(&["-w", "60000", "-a", "1", &m.sock]);
-    assert_eq!((o.code(), o.out().as_str()), (0, "2\n"), "{o:?}");
     assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
 }
 
