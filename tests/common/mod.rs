@@ -116,18 +116,6 @@ pub fn haproxy_binary() -> PathBuf {
     }
 }
 
-/// The version of haproxy_binary(), as `haproxy -v` names it: "3.3.0".
-pub fn haproxy_version() -> String {
-    let o = Command::new(haproxy_binary())
-        .arg("-v")
-        .output()
-        .expect("haproxy -v");
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    // "HAProxy version 3.3.0-7832fb21f 2025/11/26 - https://haproxy.org/"
-    let word = text.split_whitespace().nth(2).unwrap_or_default();
-    word.split(['-', '+']).next().unwrap_or_default().to_owned()
-}
-
 /// PATH with the directory of the built pidchain programs first, then the
 /// shipped commands (haproxy-handoff, haproxy-master), as installed.
 pub fn path_with_binaries() -> std::ffi::OsString {
