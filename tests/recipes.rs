@@ -34,6 +34,17 @@ fn assert_no_orphan(inst: &Install, svc: &Service) {
     });
 }
 
+/// A reload's standard error without what the haproxy it started said
+/// of its own start: haproxy 3.3 prints its notices and warnings (never
+/// an alert, on a start that works) even when it daemonizes.
+fn said_by_pidchain(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("[NOTICE]") && !l.starts_with("[WARNING]"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// What a reload that exited 0 promises, checked the moment it returns:
 /// the new configuration answers, and (handoff) the supervised process
 /// is a new haproxy and the handoff pidfile is gone, or (master-worker)
@@ -80,7 +91,7 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
         } else {
             let o = inst.reload();
             assert_eq!(o.code(), 0, "{kind:?} {mode:?} reload {i}: {o:?}");
-            assert!(o.stderr.is_empty(), "{o:?}");
+            assert_eq!(said_by_pidchain(&o.stderr), "", "{o:?}");
             assert_verified(
                 &inst,
                 &svc,
@@ -99,7 +110,8 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
         "{kind:?}: too little load to prove anything: {stats:?}"
     );
     let kept = kept.finish();
-    if harness::haproxy_version() < (2, 6, 0) {
+    let closing_idle = harness::haproxy_version() >= (2, 6, 0);
+    if !closing_idle {
         // Known: haproxy before 2.6 has no `option idle-close-on-response`
         // and closes idle keep-alive connections under the client at each
         // soft stop; a client that does not retry sees it (pidchain(7)).
@@ -112,9 +124,10 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     }
     // Connections were kept across requests, and soft-stopping processes
     // closed some under the client: the case that fails without
-    // `option idle-close-on-response`.
+    // `option idle-close-on-response` (before 2.6, as a failed request).
+    let closed = kept.closed_by_server + if closing_idle { 0 } else { kept.failed };
     assert!(
-        kept.ok > 10 * kept.connections && kept.closed_by_server >= RELOADS as u64,
+        kept.ok > 10 * kept.connections && closed >= RELOADS as u64,
         "{kind:?} {mode:?}: keep-alive not exercised: {kept:?}"
     );
     pids.dedup();
@@ -451,11 +464,11 @@ fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
         unsafe { libc::kill(copy as i32, libc::SIGCONT) };
         let o = wait_output(reload);
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
+        let said = said_by_pidchain(&o.stderr);
         assert!(
-            o.stderr.starts_with("haproxy-handoff: warning: haproxy ")
-                && o.stderr
-                    .ends_with(" exited before it took over; waiting for the next run\n")
-                && o.stderr.lines().count() == 1,
+            said.starts_with("haproxy-handoff: warning: haproxy ")
+                && said.ends_with(" exited before it took over; waiting for the next run\n")
+                && said.lines().count() == 1,
             "{kind:?}: {o:?}"
         );
         assert_verified(&inst, &svc, first, "v1", &format!("{kind:?}"));

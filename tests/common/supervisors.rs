@@ -3,7 +3,7 @@
 //! directories, driven and asked with their own tools (`sv`, `s6-svc`,
 //! `s6-svstat`, `svc`, `svstat`) as the independent word on their state.
 
-use super::{Procs, run, wait_for, write_file};
+use super::{Procs, run, wait_for, wait_until, write_file};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -170,9 +170,16 @@ impl Service {
     }
 
     pub fn wait_down(&self) {
-        wait_for(
+        wait_until(
             &format!("{:?} to report the service down", self.kind),
-            || self.reported_pid().is_none() && self.status_text().is_some(),
+            || {
+                if self.reported_pid().is_none() && self.status_text().is_some() {
+                    return Ok(());
+                }
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                Err(format!("{:?}; log ends: {tail:?}", self.status_text()))
+            },
         );
     }
 
