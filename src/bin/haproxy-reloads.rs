@@ -24,8 +24,7 @@ const RELOAD_SIGNALS: &[libc::c_int] = &[libc::SIGUSR2, libc::SIGHUP];
 /// A master acts on a signal within microseconds (it blocks signals only
 /// while it runs its handlers): one held this long is held for good.
 const HELD: Duration = Duration::from_millis(500);
-/// The longest one look at a new worker takes, so that a worker that
-/// fails while it loads is seen in show proc soon after.
+/// The longest one question to a worker takes (see ask_worker).
 const LOOK: Duration = Duration::from_millis(500);
 
 const PROG: Prog = Prog {
@@ -146,17 +145,15 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     // is gone.
     if after.is_some() {
         for old in &master.old_workers {
-            let command = [b"@!".as_slice(), &number::format(*old), b" show info"].concat();
             loop {
-                match socket::ask(path, &command, &mut answer, &mut waiter) {
-                    Ok(()) if info::no_such_worker(&answer) => break,
-                    Ok(()) if info::stopping(&answer) == Ok(true) => break,
-                    // Not stopping, or no whole answer: a worker too busy
-                    // (or stopped) to answer has not acted on the master's
-                    // signal either.
-                    Ok(()) | Err(QueryError::TimedOut) => {}
-                    Err(e) => PROG.socket_failed(shown, &e),
+                if ask_worker(path, shown, *old, &mut answer, &waiter)
+                    && (info::no_such_worker(&answer) || info::stopping(&answer) == Ok(true))
+                {
+                    break;
                 }
+                // Not stopping, or no whole answer: a worker too busy (or
+                // stopped) to answer has not acted on the master's signal
+                // either.
                 if !waiter.pause() {
                     PROG.die(
                         EXIT_NO_PID,
@@ -189,14 +186,30 @@ fn loaded(
     pid_max: u32,
 ) -> bool {
     workers.iter().all(|&worker| {
-        let command = [b"@!".as_slice(), &number::format(worker), b" show info"].concat();
-        let deadline = socket::answer_deadline(waiter).min(Instant::now() + LOOK);
-        match socket::query(path, &command, answer, deadline) {
-            Ok(()) => info::pid(answer, pid_max) == Ok(worker),
-            Err(QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut) => false,
-            Err(e) => PROG.socket_failed(shown, &e),
-        }
+        ask_worker(path, shown, worker, answer, waiter)
+            && info::pid(answer, pid_max) == Ok(worker)
     })
+}
+
+/// `show info` asked of `worker` through the master: whether a whole
+/// read came back (into `answer`). Each question ends within LOOK, to
+/// be asked again: the master hands it to the worker over a socketpair,
+/// and a worker that soft-stops as it arrives may never read it (seen on
+/// 3.1 and 3.4 under load), nor one that still loads.
+fn ask_worker(
+    path: &CStr,
+    shown: &[u8],
+    worker: u32,
+    answer: &mut Vec<u8>,
+    waiter: &Waiter,
+) -> bool {
+    let command = [b"@!".as_slice(), &number::format(worker), b" show info"].concat();
+    let deadline = socket::answer_deadline(waiter).min(Instant::now() + LOOK);
+    match socket::query(path, &command, answer, deadline) {
+        Ok(()) => true,
+        Err(QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut) => false,
+        Err(e) => PROG.socket_failed(shown, &e),
+    }
 }
 
 /// haproxy 3.3.0 (and some 3.2.x) keeps the reload signals blocked in
