@@ -52,7 +52,7 @@ check:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	mandoc -Tlint -Wwarning man/*.[1-8]
-	shellcheck -s sh recipes/* $$(grep -rlE '^#!/bin/sh' examples)
+	shellcheck -s sh recipes/* tests/check-versions $$(grep -rlE '^#!/bin/sh' examples)
 	$(CARGO) test --locked
 	# The .deb and the static tarball, installed and unpacked (root: dpkg).
 	$(MAKE) deb dist
@@ -65,15 +65,7 @@ check:
 HAPROXY_SOURCES ?= ../shared/haproxy
 HAPROXY_TESTS = --test haproxy_pid --test haproxy_reloads --test recipes --test faults
 check-versions:
-	@if [ ! -x $(HAPROXY_SOURCES)/build.sh ]; then \
-	  echo "check-versions: skipped: no $(HAPROXY_SOURCES)/build.sh; tested with Debian's haproxy only"; \
-	else \
-	  for h in $$($(HAPROXY_SOURCES)/build.sh all); do \
-	    start=$$(date +%s); echo "check-versions: $$h"; \
-	    HAPROXY=$$h $(CARGO) test --locked $(HAPROXY_TESTS) || exit 1; \
-	    echo "check-versions: $$h passed in $$(($$(date +%s) - start)) s"; \
-	  done; \
-	fi
+	tests/check-versions $(HAPROXY_SOURCES) $(CARGO) $(HAPROXY_TESTS)
 
 # Build, then reload a throwaway supervised haproxy under load (RELOADS=10).
 try:

@@ -186,8 +186,7 @@ fn loaded(
     pid_max: u32,
 ) -> bool {
     workers.iter().all(|&worker| {
-        ask_worker(path, shown, worker, answer, waiter)
-            && info::pid(answer, pid_max) == Ok(worker)
+        ask_worker(path, shown, worker, answer, waiter) && info::pid(answer, pid_max) == Ok(worker)
     })
 }
 
