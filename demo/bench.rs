@@ -237,7 +237,13 @@ pub fn main(reloads: usize) -> Result<(), String> {
         today(),
         started.elapsed().as_secs_f64()
     );
-    println!("command: make bench-reload RELOADS={reloads}");
+    let mut command = format!("make bench-reload RELOADS={reloads}");
+    for var in ["ONLY", "HAPROXY"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            command = format!("{var}={} {command}", v.to_string_lossy());
+        }
+    }
+    println!("command: {command}");
     if !rows.is_empty() {
         println!("\nLoad: wrk, 50 connections, one thread, as fast as answers come.");
         print_rows(rows);
