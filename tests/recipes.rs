@@ -272,6 +272,32 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
     }
 }
 
+/// The master-worker reload's probe takes the workers' listeners over the
+/// stats socket: with no worker answering there, the reload says so and
+/// signals nothing (the probe would bind its own, and take the path).
+#[test]
+fn a_master_worker_reload_needs_the_workers_stats_socket() {
+    let mut procs = Procs::new();
+    let (inst, svc, master) = started(Kind::Runit, Mode::MasterWorker, &mut procs);
+    inst.set_version("v1");
+    let o = inst.reload();
+    assert_eq!(o.code(), 0, "{o:?}");
+    // The socket's path removed: the workers still listen, unreachable.
+    std::fs::remove_file(inst.rundir.join("admin.sock")).unwrap();
+    inst.set_version("v2");
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr.contains(&format!(
+            "haproxy-master: fatal: no worker answers on {}, which the probe takes the listeners from",
+            inst.rundir.join("admin.sock").display()
+        )),
+        "{o:?}"
+    );
+    assert_eq!(inst.settled(&svc, "v1"), Ok(master));
+    assert_no_orphan(&inst, &svc);
+}
+
 #[test]
 fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
     for mode in MODES {
