@@ -16,7 +16,7 @@
 //! success, 3.1+ reset it at each reload, so it is 0 or 1 there. A
 //! worker's `<reloads>` counts the reloads it has lived through: 0 for the
 //! workers the latest reload started. Captured on 2.4.0 to 3.4.0
-//! (`tests/data/show-proc/`), the master answers only once it has forked
+//! (`tests/data/haproxy/`), the master answers only once it has forked
 //! the new workers, and:
 //! - up to 3.0 the master parses the configuration, so a worker listed
 //!   with 0 reloads has loaded it; from 3.1 the worker parses it, and is
