@@ -529,7 +529,7 @@ impl Point {
 
 fn command_during_the_drain(
     kind: Kind,
-    command: impl FnOnce(&Service),
+    command: impl FnOnce(&Service, &common::harness::SlowBackend),
 ) -> (Install, Service, Procs, Load, Output, u32, Duration) {
     command_at(kind, Point::Drain, command)
 }
@@ -540,7 +540,7 @@ fn command_during_the_drain(
 fn command_at(
     kind: Kind,
     point: Point,
-    command: impl FnOnce(&Service),
+    command: impl FnOnce(&Service, &common::harness::SlowBackend),
 ) -> (Install, Service, Procs, Load, Output, u32, Duration) {
     let backend = common::haproxy::slow_backend(Duration::from_secs(25)).expect("a backend");
     let mut procs = Procs::new();
@@ -607,7 +607,7 @@ fn command_at(
         );
     }
     let sent = std::time::Instant::now();
-    command(&svc);
+    command(&svc, &backend);
     // The held run may have been stopped by the command: then nothing
     // waits. (daemontools' supervise reads commands only a second after it
     // started run: the command is taken before run goes on.)
@@ -637,7 +637,7 @@ fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
     }) {
         let what = format!("{kind:?} {point:?}");
         let (inst, svc, _procs, load, o, old, took) =
-            command_at(kind, point, |svc| svc.command('d'));
+            command_at(kind, point, |svc, _| svc.command('d'));
         // At once (the reload's TIMEOUT here is 15 s), with the reason.
         assert_eq!(o.code(), 1, "{what}: {o:?}");
         assert!(took < Duration::from_secs(10), "{what}: took {took:?}");
@@ -693,7 +693,7 @@ fn down_and_exit(svc: &Service) {
 #[test]
 fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
     for kind in ALL {
-        let (inst, svc, _procs, load, o, _, took) = command_during_the_drain(kind, down_and_exit);
+        let (inst, svc, _procs, load, o, _, took) = command_during_the_drain(kind, |svc, _| down_and_exit(svc));
         assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
         assert!(
             o.stderr
@@ -719,6 +719,70 @@ fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
     }
 }
 
+/// `s6-svc -x` and `svc -x` alone: the supervisor exits once the service
+/// is down, and takes nothing down. The old haproxy drains and exits, and
+/// its supervisor with it: the copy must not serve on unsupervised. (runit
+/// has no exit without a down.)
+#[test]
+fn exit_alone_during_the_drain_stops_the_copy_once_the_old_haproxy_is_gone() {
+    for kind in [Kind::S6, Kind::Daemontools] {
+        let (inst, svc, mut procs, load, o, old, _) = command_during_the_drain(kind, |svc, backend| {
+            let tool = if svc.kind == Kind::S6 { "s6-svc" } else { "svc" };
+            let o = run(Command::new(tool).arg("-x").arg(&svc.dir));
+            assert_eq!(o.code(), 0, "{o:?}");
+            // Then the drain ends (within the reload's TIMEOUT).
+            svc.wait_commands_read();
+            backend.release();
+        });
+        let returned = std::time::Instant::now();
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.ends_with(&format!(
+                "sv-pid: fatal: service {} is down, and its supervisor has exited\nhaproxy-handoff: fatal: service taken down\n",
+                svc.dir.display()
+            )),
+            "{kind:?}: {o:?}"
+        );
+        assert!(
+            !std::path::Path::new(&format!("/proc/{old}")).exists(),
+            "{kind:?}: the old haproxy still runs"
+        );
+        wait_for(
+            &format!("{kind:?}: every haproxy of the service to exit"),
+            || inst.haproxies().is_empty(),
+        );
+        eprintln!(
+            "{kind:?} -x during the drain: no haproxy {:?} after the reload returned",
+            returned.elapsed()
+        );
+        wait_for(&format!("{kind:?}: the supervisor to exit"), || {
+            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
+                .map_or(true, |s| s.contains(") Z "))
+        });
+        assert!(
+            !inst.handoff().exists(),
+            "{kind:?}: the handoff pidfile is left"
+        );
+        let o = run(cmd(SV_PID).arg("-u").arg(&svc.dir));
+        assert_eq!(o.code(), 2, "{kind:?}: {o:?}");
+        // The supervisor started again, as svscan or s6-svscan would: a
+        // cold start, not a copy taken over.
+        let svc = inst.start(&mut procs);
+        let new = inst.wait_settled(&svc, "v1");
+        let cmdline = std::fs::read(format!("/proc/{new}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(
+            !cmdline.contains("-sf"),
+            "{kind:?}: took something over: {cmdline}"
+        );
+        let stats = load.finish();
+        eprintln!("{kind:?} -x during the drain, then started again: {stats:?}");
+        assert!(stats.ok > 0, "{kind:?}: {stats:?}");
+        svc.command('d');
+        svc.wait_down();
+    }
+}
+
 /// TERM through the supervisor (`sv term`, `s6-svc -t`, `svc -t`), or a
 /// restart (`sv restart`, `s6-svc -r`; daemontools has none).
 fn term_or_restart(svc: &Service, restart: bool) {
@@ -738,7 +802,7 @@ fn term_or_restart_during_the_drain_still_ends_with_one_supervised_haproxy() {
         .chain([(Kind::Runit, true), (Kind::S6, true)]);
     for (kind, restart) in cases {
         let (inst, svc, _procs, load, o, old, _) =
-            command_during_the_drain(kind, |svc| term_or_restart(svc, restart));
+            command_during_the_drain(kind, |svc, _| term_or_restart(svc, restart));
         // The supervisor restarts run, which takes over from the copy: the
         // reload is verified, and the copy held the listeners throughout.
         let what = format!("{kind:?} restart: {restart}");

@@ -691,3 +691,48 @@ fn u_after_the_supervisor_exited() {
     assert_eq!(o.code(), 1, "{o:?}");
     assert!(o.stderr.contains("supervisor not running for"), "{o:?}");
 }
+
+#[test]
+fn u_after_the_supervisor_exited_once_the_service_went_down() {
+    // s6-svc -x, svc -x: the supervisor exits once the service is down,
+    // still wanting it up; its last word is that the service is down, and
+    // no one starts it again: -u says so, with or without -w.
+    for kind in [Kind::S6, Kind::Daemontools] {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = Service::start(
+            &mut procs,
+            kind,
+            &service_dir(root.path(), "svc", RUN, None, false),
+        );
+        let pid = svc.wait_up();
+        let tool = if kind == Kind::S6 { "s6-svc" } else { "svc" };
+        assert_eq!(
+            run(std::process::Command::new(tool).arg("-x").arg(&svc.dir)).code(),
+            0
+        );
+        svc.wait_commands_read();
+        // Told to exit, not to take the service down: it runs on.
+        assert_eq!(sv_pid(&["-u"], &svc.dir).out(), format!("{pid}\n"), "{kind:?}");
+        // SAFETY: kill(2) on the service this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        wait_for("the supervisor to exit", || {
+            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
+                .map_or(true, |s| s.contains(") Z "))
+        });
+        let o = sv_pid(&["-u", "-w", "20000"], &svc.dir);
+        assert_eq!((o.code(), o.out().as_str()), (2, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr.ends_with(&format!(
+                "sv-pid: fatal: service {} is down, and its supervisor has exited\n",
+                svc.dir.display()
+            )),
+            "{kind:?}: {o:?}"
+        );
+        // Without -u: no supervisor, as the supervisor's own tool says.
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        assert!(o.stderr.contains("supervisor not running for"), "{o:?}");
+        assert_eq!(svc.status_text(), None, "{kind:?}");
+    }
+}

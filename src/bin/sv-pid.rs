@@ -65,7 +65,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             if optional {
                 break PidList::new();
             }
-            PROG.die(EXIT_GONE, &[b"service ", shown, b" is wanted down", why])
+            PROG.die(EXIT_GONE, &[b"service ", shown, why])
         }
         let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match observed {
@@ -128,18 +128,24 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     chain::hand_on(&PROG, &mut env, var, &pids, tail)
 }
 
-/// Whether the supervisor was told to keep the service down, and what to
-/// add to say so. A supervisor that exited wanting it down (sv exit)
-/// starts it no more; one killed while wanting it up may be started again.
+/// Whether the supervisor was told to keep the service down, and how to
+/// say so after the directory's name. A supervisor that exited wanting it
+/// down (sv exit) starts it no more; nor does one that exited after the
+/// service went down (`s6-svc -x`, `svc -x`: exit once the service is
+/// down): it wrote that last. One killed while the service ran left it up,
+/// and a supervisor started again takes over.
 fn wanted_down(observed: &Result<Observation, Error>) -> Option<&'static [u8]> {
     match observed {
         Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
             if s.want == Want::Down =>
         {
-            Some(b"")
+            Some(b" is wanted down")
         }
         Ok(Observation::NotRunning(Some(s))) if s.want == Want::Down => {
-            Some(b", and its supervisor has exited")
+            Some(b" is wanted down, and its supervisor has exited")
+        }
+        Ok(Observation::NotRunning(Some(s))) if s.state == State::Down => {
+            Some(b" is down, and its supervisor has exited")
         }
         _ => None,
     }

@@ -228,6 +228,26 @@ pub fn parent_of(pid: u32) -> Option<u32> {
     stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
 }
 
+/// The inodes of the TCP sockets listening on 127.0.0.1:`port`, from
+/// /proc/net/tcp. A listener handed over from one haproxy to the next
+/// (-x, or a master's own) keeps its inode; one bound afresh does not.
+pub fn listening_sockets(port: u16) -> Vec<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let local = format!("0100007F:{port:04X}");
+    let mut inodes: Vec<u64> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local address, remote, state (0A: LISTEN), ..., inode
+            (f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A"))
+                .then(|| f.get(9)?.parse().ok())?
+        })
+        .collect();
+    inodes.sort();
+    inodes
+}
+
 /// Where one haproxy service lives: its port, configuration and run
 /// directory.
 #[derive(Clone, Copy)]
@@ -378,6 +398,16 @@ fn keep_alive_request(s: &mut TcpStream, interrupted: &mut u64) -> Result<bool, 
 pub struct SlowBackend {
     pub port: u16,
     received: Arc<AtomicUsize>,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl SlowBackend {
+    /// Answers every request held, and each later one at once.
+    pub fn release(&self) {
+        let (lock, freed) = &*self.released;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        freed.notify_all();
+    }
 }
 
 impl SlowBackend {
@@ -393,10 +423,13 @@ pub fn slow_backend(delay: Duration) -> std::io::Result<SlowBackend> {
     let port = listener.local_addr()?.port();
     let received = Arc::new(AtomicUsize::new(0));
     let counter = received.clone();
+    let released = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let release = released.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
             let counter = counter.clone();
+            let release = release.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let mut got = Vec::new();
@@ -408,14 +441,20 @@ pub fn slow_backend(delay: Duration) -> std::io::Result<SlowBackend> {
                     }
                 }
                 counter.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(delay);
+                let (lock, freed) = &*release;
+                let held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                drop(freed.wait_timeout_while(held, delay, |released| !*released));
                 let _ = conn.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
                 );
             });
         }
     });
-    Ok(SlowBackend { port, received })
+    Ok(SlowBackend {
+        port,
+        received,
+        released,
+    })
 }
 
 /// How a load client talks to haproxy. Neither ever retries: a request

@@ -170,17 +170,53 @@ impl Service {
     }
 
     pub fn wait_down(&self) {
+        let mut stuck_since = None;
         wait_until(
             &format!("{:?} to report the service down", self.kind),
             || {
                 if self.reported_pid().is_none() && self.status_text().is_some() {
                     return Ok(());
                 }
+                if let Some(master) = self.reported_pid().filter(|&p| missed_its_workers_exit(p)) {
+                    let since = *stuck_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() > std::time::Duration::from_secs(2) {
+                        eprintln!(
+                            "known: haproxy before 2.6: master {master} missed its last worker's exit after SIGTERM; killed (SIGKILL), as `sv kill` would"
+                        );
+                        // SAFETY: kill(2) on the service's own process, which the supervisor reports.
+                        unsafe { libc::kill(master as i32, libc::SIGKILL) };
+                    }
+                }
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(10).collect();
-                Err(format!("{:?}; log ends: {tail:?}", self.status_text()))
+                Err(format!(
+                    "{:?}; signals of the service's processes: {:?}; log ends: {tail:?}",
+                    self.status_text(),
+                    self.reported_pid().map(signal_state)
+                ))
             },
         );
+    }
+
+    /// Until the supervisor has read every command written to
+    /// supervise/control (FIONREAD: the bytes still in the FIFO), so that
+    /// one sent before an event the test then causes is taken first.
+    /// (supervise, seeing its service exit and a command in the same turn,
+    /// handles the exit first.)
+    pub fn wait_commands_read(&self) {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let fifo = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.dir.join("supervise/control"))
+            .expect("a supervisor reading supervise/control");
+        wait_for("the supervisor to read its commands", || {
+            let mut unread: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int, to `unread`.
+            let r = unsafe { libc::ioctl(fifo.as_raw_fd(), libc::FIONREAD, &mut unread) };
+            r == 0 && unread == 0
+        });
     }
 
     pub fn kill_supervisor(&self) {
@@ -192,4 +228,49 @@ impl Service {
             std::fs::read_to_string(format!("{proc_dir}/stat")).map_or(true, |s| s.contains(") Z "))
         });
     }
+}
+
+/// What `pid` and its children block, have pending and ignore, from
+/// /proc: why a process does not die of the signal its supervisor sent.
+fn signal_state(pid: u32) -> Vec<String> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default();
+    std::iter::once(pid.to_string())
+        .chain(children.split_whitespace().map(str::to_owned))
+        .map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+            let wanted: Vec<&str> = status
+                .lines()
+                .filter(|l| {
+                    ["State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn"]
+                        .iter()
+                        .any(|k| l.starts_with(&format!("{k}:")))
+                })
+                .collect();
+            format!("{p}: {}", wanted.join(" "))
+        })
+        .collect()
+}
+
+/// haproxy 2.4.0's master, told to stop (SIGTERM) after a reload under
+/// load, now and then misses the exit of the worker it stopped: the worker
+/// is a zombie and the master sleeps on, signals neither blocked nor
+/// pending. Seen without pidchain: 1 of 15 times with `kill -USR2` then
+/// `kill -TERM` by hand. Only that state, on haproxy before 2.6, is excused.
+fn missed_its_workers_exit(master: u32) -> bool {
+    if super::harness::haproxy_version() >= (2, 6, 0) {
+        return false;
+    }
+    let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+        .unwrap_or_default();
+    let status = std::fs::read_to_string(format!("/proc/{master}/status")).unwrap_or_default();
+    let clear = |k: &str| status.lines().any(|l| l == format!("{k}\t0000000000000000"));
+    !children.trim().is_empty()
+        && children.split_whitespace().all(|c| {
+            std::fs::read_to_string(format!("/proc/{c}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+        })
+        && clear("SigBlk:")
+        && clear("SigPnd:")
+        && clear("ShdPnd:")
 }
