@@ -693,7 +693,8 @@ fn down_and_exit(svc: &Service) {
 #[test]
 fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
     for kind in ALL {
-        let (inst, svc, _procs, load, o, _, took) = command_during_the_drain(kind, |svc, _| down_and_exit(svc));
+        let (inst, svc, _procs, load, o, _, took) =
+            command_during_the_drain(kind, |svc, _| down_and_exit(svc));
         assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
         assert!(
             o.stderr
@@ -705,10 +706,7 @@ fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
             &format!("{kind:?}: every haproxy of the service to exit"),
             || inst.haproxies().is_empty(),
         );
-        wait_for(&format!("{kind:?}: the supervisor to exit"), || {
-            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
-                .map_or(true, |s| s.contains(") Z "))
-        });
+        svc.wait_supervisor_gone();
         assert!(
             !inst.handoff().exists(),
             "{kind:?}: the handoff pidfile is left"
@@ -726,14 +724,19 @@ fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
 #[test]
 fn exit_alone_during_the_drain_stops_the_copy_once_the_old_haproxy_is_gone() {
     for kind in [Kind::S6, Kind::Daemontools] {
-        let (inst, svc, mut procs, load, o, old, _) = command_during_the_drain(kind, |svc, backend| {
-            let tool = if svc.kind == Kind::S6 { "s6-svc" } else { "svc" };
-            let o = run(Command::new(tool).arg("-x").arg(&svc.dir));
-            assert_eq!(o.code(), 0, "{o:?}");
-            // Then the drain ends (within the reload's TIMEOUT).
-            svc.wait_commands_read();
-            backend.release();
-        });
+        let (inst, svc, mut procs, load, o, old, _) =
+            command_during_the_drain(kind, |svc, backend| {
+                let tool = if svc.kind == Kind::S6 {
+                    "s6-svc"
+                } else {
+                    "svc"
+                };
+                let o = run(Command::new(tool).arg("-x").arg(&svc.dir));
+                assert_eq!(o.code(), 0, "{o:?}");
+                // Then the drain ends (within the reload's TIMEOUT).
+                svc.wait_commands_read();
+                backend.release();
+            });
         let returned = std::time::Instant::now();
         assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
         assert!(
@@ -755,10 +758,7 @@ fn exit_alone_during_the_drain_stops_the_copy_once_the_old_haproxy_is_gone() {
             "{kind:?} -x during the drain: no haproxy {:?} after the reload returned",
             returned.elapsed()
         );
-        wait_for(&format!("{kind:?}: the supervisor to exit"), || {
-            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
-                .map_or(true, |s| s.contains(") Z "))
-        });
+        svc.wait_supervisor_gone();
         assert!(
             !inst.handoff().exists(),
             "{kind:?}: the handoff pidfile is left"

@@ -10,6 +10,11 @@ use std::path::Path;
 
 const RUN: &str = "#!/bin/sh\nexec sleep 1000\n";
 
+/// A service running `RUN` under `kind`, in `root/svc`.
+fn supervised(procs: &mut Procs, kind: Kind, root: &Path) -> Service {
+    Service::start(procs, kind, &service_dir(root, "svc", RUN, None, false))
+}
+
 fn sv_pid(args: &[&str], dir: &Path) -> Output {
     run(cmd(SV_PID).args(args).arg(dir))
 }
@@ -27,11 +32,7 @@ fn up_paused_down_for_every_supervisor() {
     for kind in ALL {
         let root = tempdir();
         let mut procs = Procs::new();
-        let svc = Service::start(
-            &mut procs,
-            kind,
-            &service_dir(root.path(), "svc", RUN, None, false),
-        );
+        let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
 
         let o = sv_pid(&[], &svc.dir);
@@ -145,11 +146,7 @@ fn a_supervisor_killed_leaves_a_stale_status_that_is_not_trusted() {
     for kind in ALL {
         let root = tempdir();
         let mut procs = Procs::new();
-        let svc = Service::start(
-            &mut procs,
-            kind,
-            &service_dir(root.path(), "svc", RUN, None, false),
-        );
+        let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
         svc.kill_supervisor();
         // The service and its status file outlive the supervisor: tempting.
@@ -558,11 +555,7 @@ fn a_service_process_not_reaped_yet_is_still_the_supervisors_child() {
     for kind in ALL {
         let root = tempdir();
         let mut procs = Procs::new();
-        let svc = Service::start(
-            &mut procs,
-            kind,
-            &service_dir(root.path(), "svc", RUN, None, false),
-        );
+        let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
         // The supervisor stopped before it can reap the service: its status
         // still says up as pid, whose process is a zombie, then gone once
@@ -595,11 +588,7 @@ fn u_tells_a_service_wanted_down_from_one_not_up_yet() {
     for kind in ALL {
         let root = tempdir();
         let mut procs = Procs::new();
-        let svc = Service::start(
-            &mut procs,
-            kind,
-            &service_dir(root.path(), "svc", RUN, None, false),
-        );
+        let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
         // Up, and paused: wanted up, the pid as without -u, as the
         // supervisor's own tool says.
@@ -669,10 +658,7 @@ fn u_after_the_supervisor_exited() {
         run(std::process::Command::new("sv").arg("exit").arg(&svc.dir)).code(),
         0
     );
-    wait_for("runsv to exit", || {
-        std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
-            .map_or(true, |s| s.contains(") Z "))
-    });
+    svc.wait_supervisor_gone();
     let o = sv_pid(&["-u"], &svc.dir);
     assert_eq!((o.code(), o.out().as_str()), (2, ""), "{o:?}");
     assert!(
@@ -700,11 +686,7 @@ fn u_after_the_supervisor_exited_once_the_service_went_down() {
     for kind in [Kind::S6, Kind::Daemontools] {
         let root = tempdir();
         let mut procs = Procs::new();
-        let svc = Service::start(
-            &mut procs,
-            kind,
-            &service_dir(root.path(), "svc", RUN, None, false),
-        );
+        let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
         let tool = if kind == Kind::S6 { "s6-svc" } else { "svc" };
         assert_eq!(
@@ -713,13 +695,14 @@ fn u_after_the_supervisor_exited_once_the_service_went_down() {
         );
         svc.wait_commands_read();
         // Told to exit, not to take the service down: it runs on.
-        assert_eq!(sv_pid(&["-u"], &svc.dir).out(), format!("{pid}\n"), "{kind:?}");
+        assert_eq!(
+            sv_pid(&["-u"], &svc.dir).out(),
+            format!("{pid}\n"),
+            "{kind:?}"
+        );
         // SAFETY: kill(2) on the service this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        wait_for("the supervisor to exit", || {
-            std::fs::read_to_string(format!("/proc/{}/stat", svc.supervisor))
-                .map_or(true, |s| s.contains(") Z "))
-        });
+        svc.wait_supervisor_gone();
         let o = sv_pid(&["-u", "-w", "20000"], &svc.dir);
         assert_eq!((o.code(), o.out().as_str()), (2, ""), "{kind:?}: {o:?}");
         assert!(

@@ -222,10 +222,15 @@ impl Service {
     pub fn kill_supervisor(&self) {
         // SAFETY: kill(2) on the supervisor this test started.
         unsafe { libc::kill(self.supervisor as i32, libc::SIGKILL) };
-        let proc_dir = format!("/proc/{}", self.supervisor);
-        // Reaped by Procs later; a zombie is gone enough: its FIFO is closed.
-        wait_for("the supervisor to die", || {
-            std::fs::read_to_string(format!("{proc_dir}/stat")).map_or(true, |s| s.contains(") Z "))
+        self.wait_supervisor_gone();
+    }
+
+    /// Until the supervisor has exited. Reaped by Procs later; a zombie is
+    /// gone enough: its FIFO is closed.
+    pub fn wait_supervisor_gone(&self) {
+        let stat = format!("/proc/{}/stat", self.supervisor);
+        wait_for(&format!("the {:?} supervisor to exit", self.kind), || {
+            std::fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "))
         });
     }
 }
@@ -233,8 +238,8 @@ impl Service {
 /// What `pid` and its children block, have pending and ignore, from
 /// /proc: why a process does not die of the signal its supervisor sent.
 fn signal_state(pid: u32) -> Vec<String> {
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default();
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     std::iter::once(pid.to_string())
         .chain(children.split_whitespace().map(str::to_owned))
         .map(|p| {
@@ -264,11 +269,14 @@ fn missed_its_workers_exit(master: u32) -> bool {
     let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
         .unwrap_or_default();
     let status = std::fs::read_to_string(format!("/proc/{master}/status")).unwrap_or_default();
-    let clear = |k: &str| status.lines().any(|l| l == format!("{k}\t0000000000000000"));
+    let clear = |k: &str| {
+        status
+            .lines()
+            .any(|l| l == format!("{k}\t0000000000000000"))
+    };
     !children.trim().is_empty()
         && children.split_whitespace().all(|c| {
-            std::fs::read_to_string(format!("/proc/{c}/stat"))
-                .is_ok_and(|s| s.contains(") Z "))
+            std::fs::read_to_string(format!("/proc/{c}/stat")).is_ok_and(|s| s.contains(") Z "))
         })
         && clear("SigBlk:")
         && clear("SigPnd:")
