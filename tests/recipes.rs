@@ -286,6 +286,30 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
     }
 }
 
+/// The handoff's copy takes the listeners over the stats socket, and
+/// answers there: without it, the reload says so at once and starts
+/// nothing.
+#[test]
+fn a_handoff_needs_the_stats_socket() {
+    let mut procs = Procs::new();
+    let (inst, svc, pid) = started(Kind::Runit, Mode::Handoff, &mut procs);
+    std::fs::remove_file(inst.rundir.join("admin.sock")).unwrap();
+    inst.set_version("v1");
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "haproxy-handoff: fatal: no stats socket at {}: haproxy.cfg must put it there\n",
+            inst.rundir.join("admin.sock").display()
+        ),
+        "{o:?}"
+    );
+    assert_eq!(inst.haproxies(), [pid], "a copy was started");
+    assert_eq!(inst.settled(&svc, "v0"), Ok(pid));
+    assert_no_orphan(&inst, &svc);
+}
+
 /// The master-worker reload's probe takes the workers' listeners over the
 /// stats socket: with no worker answering there, the reload says so and
 /// signals nothing (the probe would bind its own, and take the path).
