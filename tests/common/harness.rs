@@ -408,9 +408,7 @@ impl SlowBackend {
         *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
         freed.notify_all();
     }
-}
 
-impl SlowBackend {
     /// Requests received so far (each then held for `delay`): how a test
     /// knows that a request is in flight.
     pub fn received(&self) -> usize {

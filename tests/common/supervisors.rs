@@ -268,17 +268,9 @@ fn missed_its_workers_exit(master: u32) -> bool {
     }
     let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
         .unwrap_or_default();
-    let status = std::fs::read_to_string(format!("/proc/{master}/status")).unwrap_or_default();
-    let clear = |k: &str| {
-        status
-            .lines()
-            .any(|l| l == format!("{k}\t0000000000000000"))
-    };
     !children.trim().is_empty()
         && children.split_whitespace().all(|c| {
             std::fs::read_to_string(format!("/proc/{c}/stat")).is_ok_and(|s| s.contains(") Z "))
         })
-        && clear("SigBlk:")
-        && clear("SigPnd:")
-        && clear("ShdPnd:")
+        && pidchain::process::signals(master).is_some_and(|s| s.blocked == 0 && s.pending == 0)
 }
