@@ -164,7 +164,7 @@ fn parse_tgid(status: &[u8]) -> Option<u32> {
     pid::parse(number::trim_space(line), u32::MAX)
 }
 
-fn proc_path(pid: u32, file: &[u8]) -> std::ffi::CString {
+pub(crate) fn proc_path(pid: u32, file: &[u8]) -> std::ffi::CString {
     let mut path = b"/proc/".to_vec();
     number::push(&mut path, pid);
     path.push(b'/');

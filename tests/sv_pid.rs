@@ -3,7 +3,7 @@
 //! independent word on what the pid is.
 
 mod common;
-use common::supervisors::{ALL, Kind, Service, service_dir};
+use common::supervisors::{ALL, Kind, Service, require, service_dir};
 use common::*;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -468,6 +468,42 @@ fn big_n_waits_for_a_new_pid() {
     for bad in ["1", "0", "x", ""] {
         let o = run(cmd(SV_PID).args(["-N", bad, "."]));
         assert_eq!(o.code(), 100, "{bad:?}: {o:?}");
+    }
+}
+
+/// The supervisor's lock is looked for in its own descriptors, not in
+/// /proc/locks, whose cost grows with every lock on the host.
+#[test]
+fn the_lock_is_seen_in_the_supervisors_descriptors_not_in_proc_locks() {
+    require("strace", "strace");
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let svc = supervised(&mut procs, kind, root.path());
+        let pid = svc.wait_up();
+        for args in [&[][..], &["-u"]] {
+            let trace = root.path().join("trace");
+            let o = run(std::process::Command::new("strace")
+                .args(["-qq", "-e", "trace=open,openat", "-o"])
+                .arg(&trace)
+                .arg(SV_PID)
+                .args(args)
+                .arg(&svc.dir));
+            assert_eq!(
+                (o.code(), o.out()),
+                (0, format!("{pid}\n")),
+                "{kind:?}: {o:?}"
+            );
+            let opened = std::fs::read_to_string(&trace).unwrap();
+            assert!(
+                opened.contains(&format!("\"/proc/{}/fdinfo/", svc.supervisor)),
+                "{kind:?} {args:?}: {opened}"
+            );
+            assert!(
+                !opened.contains("\"/proc/locks\""),
+                "{kind:?} {args:?}: {opened}"
+            );
+        }
     }
 }
 

@@ -212,22 +212,36 @@ pub fn observe(dir: &CStr, pid_max: u32) -> Result<Observation, Error> {
     let Some(pid) = status.service_pid() else {
         return Ok(Observation::Status(status));
     };
+    let lock = path(dir, b"lock")?;
+    // The cheap way first, scoped to the parent: it can only say yes. A
+    // supervisor that exits orphans its children before its pid can be
+    // reused, so the same parent read again means the process that holds
+    // the lock was pid's parent all along.
+    if let Some(p) = parent(pid)?
+        && lock::held_by(&lock, p)
+        && parent(pid)? == Some(p)
+    {
+        return Ok(Observation::Status(status));
+    }
     // No holder listed (no /proc, or a supervisor that takes no lock
     // /proc/locks can attribute): the check cannot be made.
-    let holders = lock::holders(&path(dir, b"lock")?).map_err(Error::Sys)?;
+    let holders = lock::holders(&lock).map_err(Error::Sys)?;
     if holders.is_empty() {
         return Ok(Observation::Status(status));
     }
-    let parent = crate::process::parent(pid).map_err(|e| {
+    Ok(match parent(pid)? {
+        Some(p) if holders.contains(&p) => Observation::Status(status),
+        parent => Observation::NotSupervised { status, parent },
+    })
+}
+
+fn parent(pid: u32) -> Result<Option<u32>, Error> {
+    crate::process::parent(pid).map_err(|e| {
         Error::Sys(SysError::new(
             Call::Read,
             &[b"/proc/".as_slice(), &crate::number::format(pid), b"/stat"].concat(),
             e,
         ))
-    })?;
-    Ok(match parent {
-        Some(p) if holders.contains(&p) => Observation::Status(status),
-        parent => Observation::NotSupervised { status, parent },
     })
 }
 

@@ -18,7 +18,7 @@ pub enum Kind {
 pub const ALL: [Kind; 3] = [Kind::Runit, Kind::S6, Kind::Daemontools];
 
 /// What each needs from Debian, said when a tool is missing.
-fn require(tool: &str, package: &str) {
+pub fn require(tool: &str, package: &str) {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .any(|d| d.join(tool).is_file());
     assert!(found, "{tool} not found: apt-get install {package}");
