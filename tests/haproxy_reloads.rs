@@ -466,3 +466,69 @@ fn a_master_that_blocks_the_reload_signal_is_named_before_the_deadline() {
     );
     assert!(t.elapsed() < std::time::Duration::from_secs(10), "{o:?}");
 }
+
+/// -r: the master CLI's `reload`. From 2.7 the master answers whether the
+/// load succeeded, with haproxy's own messages; before, it reloads
+/// without a word and `show proc` says how it went. Either way the reload
+/// is waited for as -a waits for one, and a valid configuration after a
+/// failed one is loaded: no signal is involved (haproxy 3.3.0 included).
+#[test]
+fn r_asks_the_master_to_reload_and_says_how_it_went() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let m = start_master(&mut procs, d.path());
+    assert_eq!(hr(&["-w", "15000", &m.sock]).out(), "0\n");
+    write_file(&m.cfg, &config(m.port, "v1"), 0o644);
+    let o = hr(&[
+        "-r",
+        "-w",
+        "15000",
+        &m.sock,
+        "sh",
+        "-c",
+        "echo $HAPROXY_RELOADS",
+    ]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "1\n"), "{o:?}");
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
+
+    let broken = String::from_utf8(config(m.port, "v2")).unwrap() + "    bogus-keyword\n";
+    write_file(&m.cfg, broken.as_bytes(), 0o644);
+    let o = hr(&["-r", "-w", "15000", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    if harness::haproxy_version() >= (2, 7, 0) {
+        // haproxy's own line, whole, naming the file and line.
+        let place = format!(
+            "parsing [{}:9] : unknown keyword 'bogus-keyword'",
+            m.cfg.display()
+        );
+        assert!(
+            o.stderr
+                .lines()
+                .any(|l| l.starts_with("[ALERT]") && l.contains(&place)),
+            "{o:?}"
+        );
+        assert!(
+            o.stderr.ends_with(&format!(
+                "haproxy-reloads: fatal: the master on {} failed to load the new \
+                 configuration: its former workers serve on\n",
+                m.sock
+            )),
+            "{o:?}"
+        );
+    } else {
+        assert!(
+            o.stderr.contains("reload 2 of the master on")
+                && o.stderr.contains("failed: its former workers serve on"),
+            "{o:?}"
+        );
+    }
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v1".to_owned()));
+
+    write_file(&m.cfg, &config(m.port, "v3"), 0o644);
+    let o = hr(&["-r", "-w", "15000", &m.sock]);
+    assert_eq!((o.code(), o.out().as_str()), (0, "3\n"), "{o:?}");
+    assert_eq!(common::haproxy::fetch(m.port), Ok("v3".to_owned()));
+
+    let o = hr(&["-r", "-a", "3", &m.sock]);
+    assert_eq!(o.code(), 100, "{o:?}");
+}
