@@ -7,6 +7,7 @@
 //! bystander named `haproxy` would otherwise pass for one, and haproxy's
 //! SIGUSR1 would kill the bystander.
 
+use crate::diag::{EXIT_SYSTEM, Failure};
 use crate::number;
 use crate::pid::{self, PidList};
 use crate::sys;
@@ -40,6 +41,49 @@ pub enum Verdict {
     NameUnreadable(Errno),
 }
 
+impl Verdict {
+    /// The warning for `pid` dropped with this verdict (`name`: the one
+    /// asked for), or for names that cannot be checked; empty for Keep.
+    pub fn words(&self, pid: u32, name: Option<&[u8]>) -> Vec<u8> {
+        let dropping = [b"dropping pid ".as_slice(), &number::format(pid)].concat();
+        let why: &[&[u8]] = match self {
+            Verdict::Keep => return Vec::new(),
+            Verdict::NameUnknown => {
+                return b"/proc is not mounted: not checking process names".to_vec();
+            }
+            Verdict::NoSuchProcess => &[b": no such process"],
+            Verdict::Thread { tgid } => &[
+                b": it is a thread of process ",
+                &number::format(*tgid),
+                b", not a process",
+            ],
+            Verdict::Zombie => &[b": the process has exited (zombie)"],
+            Verdict::OtherName => &[b": process is not ", comm_of(name.unwrap_or_default())],
+            Verdict::NameUnreadable(e) => &[b": unable to read its name: ", e.desc().as_bytes()],
+        };
+        [&[dropping.as_slice()], why].concat().concat()
+    }
+}
+
+/// Vetting that needed a name /proc cannot give, for the pid: exit 111.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameUnknown(pub u32);
+
+impl Failure for NameUnknown {
+    fn words(&self) -> Vec<u8> {
+        [
+            b"unable to check the name of pid ".as_slice(),
+            &number::format(self.0),
+            b": /proc is not mounted",
+        ]
+        .concat()
+    }
+
+    fn code(&self) -> i32 {
+        EXIT_SYSTEM
+    }
+}
+
 /// What to do when the name of a process cannot be known (/proc missing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfNameUnknown {
@@ -51,21 +95,21 @@ pub enum IfNameUnknown {
 
 /// Keeps the pids that `vet` keeps. `told` hears of each pid dropped,
 /// with its verdict, and, with Skip, once of `NameUnknown` (names are not
-/// checked from then on). With Fail, an unknown name is Err(pid).
+/// checked from then on). With Fail, an unknown name is an error.
 pub fn vet_all(
     pids: &mut PidList,
     alive: bool,
     name: Option<&[u8]>,
     unknown: IfNameUnknown,
     mut told: impl FnMut(u32, &Verdict),
-) -> Result<(), u32> {
+) -> Result<(), NameUnknown> {
     let mut name = name;
     let mut kept = PidList::new();
     for &p in pids.as_slice() {
         let mut verdict = vet(p, alive, name);
         if verdict == Verdict::NameUnknown {
             if unknown == IfNameUnknown::Fail {
-                return Err(p);
+                return Err(NameUnknown(p));
             }
             told(p, &verdict);
             name = None;

@@ -11,7 +11,7 @@ use pidchain::chain;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
-use pidchain::haproxy::socket::{self, QueryError};
+use pidchain::haproxy::socket;
 use pidchain::haproxy::{info, show_proc};
 use pidchain::wait::Waiter;
 use pidchain::{number, pid, process, usage};
@@ -61,20 +61,17 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
 
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(1024);
-    // What the last answer said: the question the deadline cuts short
-    // says nothing new.
     let mut last = None;
     // Since when the master has held a reload signal, pending and blocked.
     let mut held_since: Option<Instant> = None;
     let master = loop {
         // A 2.6 master re-executes itself to reload: its CLI is gone for
         // a moment, and ask() asks again.
-        let seen = match socket::ask(path, b"show proc", &mut answer, &mut waiter) {
-            Ok(()) => show_proc::parse(&answer, pid_max),
-            Err(e) => match (e, last.take()) {
-                (QueryError::TimedOut, Some(before)) => before,
-                _ => PROG.socket_failed(shown, &e),
-            },
+        let asked = socket::ask(path, b"show proc", &mut answer, &mut waiter)
+            .map(|()| show_proc::parse(&answer, pid_max));
+        let seen = match socket::or_before(asked, last.take().map(Ok)) {
+            Ok(seen) => seen,
+            Err(e) => PROG.fail(&e.on(shown)),
         };
         let m = match seen {
             Ok(m) => m,
@@ -82,7 +79,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                 last = Some(Err(why));
                 continue;
             }
-            Err(why) => PROG.unreadable(b"master", b"show proc", shown, why),
+            Err(why) => PROG.fail(&why.of(b"master", b"show proc", shown)),
         };
         let Some(after) = after else { break m };
         if m.reloads > after {
@@ -106,7 +103,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             let held = process::signals(m.pid).is_some_and(|s| s.held(RELOAD_SIGNALS));
             held_since = held.then(|| held_since.unwrap_or_else(Instant::now));
             if held_since.is_some_and(|t| t.elapsed() >= HELD) {
-                signals_held(shown, m.pid);
+                signals_held(shown, &m);
             }
         }
         if !waiter.pause() {
@@ -121,7 +118,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                 );
             }
             if held_since.is_some() {
-                signals_held(shown, m.pid);
+                signals_held(shown, &m);
             }
             PROG.die(
                 EXIT_NO_PID,
@@ -206,24 +203,35 @@ fn ask_worker(
     let deadline = socket::answer_deadline(waiter).min(Instant::now() + LOOK);
     match socket::query(path, &command, answer, deadline) {
         Ok(()) => true,
-        Err(QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut) => false,
-        Err(e) => PROG.socket_failed(shown, &e),
+        Err(e) if e.ask_again() => false,
+        Err(e) => PROG.fail(&e.on(shown)),
     }
 }
 
 /// haproxy 3.3.0 (and some 3.2.x) keeps the reload signals blocked in
 /// the master after one failed reload (haproxy issue 3229): no reload
-/// signal reaches it again.
-fn signals_held(shown: &[u8], master: u32) -> ! {
+/// signal reaches it again. The version is named only when it is 3.3.0.
+fn signals_held(shown: &[u8], master: &show_proc::Master) -> ! {
+    let base = master
+        .version
+        .split(|b| !(b.is_ascii_digit() || *b == b'.'))
+        .next()
+        .unwrap_or_default();
+    let why: &[u8] = if base == b"3.3.0" {
+        b": haproxy 3.3.0 does after a failed reload (haproxy issue 3229); \
+upgrade haproxy, or restart the service"
+    } else {
+        b"; restart the service"
+    };
     PROG.die(
         EXIT_NO_PID,
         &[
             b"the master on ",
             shown,
             b", pid ",
-            &number::format(master),
-            b", blocks the reload signal sent to it: haproxy 3.3.0 does after a failed reload \
-(haproxy issue 3229); upgrade haproxy, or restart the service",
+            &number::format(master.pid),
+            b", blocks the reload signal sent to it",
+            why,
         ],
     )
 }

@@ -8,7 +8,6 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
-use pidchain::diag;
 use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
@@ -97,7 +96,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             // An untrustworthy status file: exit 1, or a warning with -o.
             Err(e) => {
-                let why = untrusted(&e).unwrap_or_else(|s| PROG.sys_failed(s));
+                let why = untrusted(&e).unwrap_or_else(|s| PROG.fail(s));
                 if !optional {
                     PROG.die(EXIT_NO_PID, &[&why]);
                 }
@@ -172,7 +171,7 @@ fn not_supervised_by_it(pid: u32, parent: Option<u32>) -> Vec<u8> {
 /// call is not the state's fault.
 fn untrusted(e: &Error) -> Result<Vec<u8>, &SysError> {
     let (what, path, why): (&[u8], &[u8], Vec<u8>) = match e {
-        Error::Distrusted { path, why } => (b"status file ", path, diag::distrust(why)),
+        Error::Distrusted { path, why } => (b"status file ", path, why.words()),
         Error::Invalid { path, why } => (b"status file ", path, why.0.as_bytes().to_vec()),
         Error::Unsteady { path } => (
             b"status file ",
