@@ -12,7 +12,7 @@ use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::supervise::{self, Error, Observation, State, Want};
+use pidchain::supervise::{self, Error, Observation, State};
 use pidchain::sys::SysError;
 use pidchain::wait::Waiter;
 use pidchain::{number, pathname, usage};
@@ -60,11 +60,12 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         // still warns about it.
         let observed = supervise::observe(dir, pid_max);
         // Taken down (or told to exit): no waiting can bring it up.
-        if let Some(why) = wanted_up.then(|| wanted_down(&observed)).flatten() {
+        let down = observed.as_ref().ok().and_then(Observation::down_for_good);
+        if let Some(down) = down.filter(|_| wanted_up) {
             if optional {
                 break PidList::new();
             }
-            PROG.die(EXIT_GONE, &[b"service ", shown, why])
+            PROG.die(EXIT_GONE, &[b"service ", shown, down.words()])
         }
         let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match observed {
@@ -125,29 +126,6 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         break PidList::new();
     };
     chain::hand_on(&PROG, &mut env, var, &pids, tail)
-}
-
-/// Whether the supervisor was told to keep the service down, and how to
-/// say so after the directory's name. A supervisor that exited wanting it
-/// down (sv exit) starts it no more; nor does one that exited after the
-/// service went down (`s6-svc -x`, `svc -x`: exit once the service is
-/// down): it wrote that last. One killed while the service ran left it up,
-/// and a supervisor started again takes over.
-fn wanted_down(observed: &Result<Observation, Error>) -> Option<&'static [u8]> {
-    match observed {
-        Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
-            if s.want == Want::Down =>
-        {
-            Some(b" is wanted down")
-        }
-        Ok(Observation::NotRunning(Some(s))) if s.want == Want::Down => {
-            Some(b" is wanted down, and its supervisor has exited")
-        }
-        Ok(Observation::NotRunning(Some(s))) if s.state == State::Down => {
-            Some(b" is down, and its supervisor has exited")
-        }
-        _ => None,
-    }
 }
 
 /// Why the pid in a status is not the supervised process, after the
