@@ -1,7 +1,8 @@
 //! What the pidchain programs share. Each `src/bin/NAME.rs` is a short
 //! `main` over these modules; nothing here forks or spawns. The library
-//! returns typed errors; only the programs, `diag` and the final step
-//! (`chain`, `exec`) choose words and exit codes.
+//! returns typed errors, each of which says what it is (its words and
+//! exit code, `diag::Failure`) where it is defined; `diag` only shapes,
+//! escapes and prints them, and knows no other module.
 //!
 //! - `argv`, `getopt`, `usage`: the argument vector, options, and the
 //!   checks of option values and operands (usage errors);
@@ -14,7 +15,7 @@
 //! - `haproxy`: one question to a stats socket or master CLI, and its answers;
 //! - `wait`: waiting for a directory to change, up to a deadline;
 //! - `sys`: the system calls nix does not make our way; `env`: the environment;
-//! - `diag`: messages and exit codes; `chain`, `exec`: print or exec, the end.
+//! - `diag`: the shape of messages, exit codes; `chain`, `exec`: print or exec, the end.
 
 pub mod argv;
 pub mod chain;

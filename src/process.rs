@@ -7,6 +7,7 @@
 //! bystander named `haproxy` would otherwise pass for one, and haproxy's
 //! SIGUSR1 would kill the bystander.
 
+use crate::diag::{EXIT_SYSTEM, Failure};
 use crate::number;
 use crate::pid::{self, PidList};
 use crate::sys;
@@ -40,6 +41,49 @@ pub enum Verdict {
     NameUnreadable(Errno),
 }
 
+impl Verdict {
+    /// The warning for `pid` dropped with this verdict (`name`: the one
+    /// asked for), or for names that cannot be checked; empty for Keep.
+    pub fn words(&self, pid: u32, name: Option<&[u8]>) -> Vec<u8> {
+        let dropping = [b"dropping pid ".as_slice(), &number::format(pid)].concat();
+        let why: &[&[u8]] = match self {
+            Verdict::Keep => return Vec::new(),
+            Verdict::NameUnknown => {
+                return b"/proc is not mounted: not checking process names".to_vec();
+            }
+            Verdict::NoSuchProcess => &[b": no such process"],
+            Verdict::Thread { tgid } => &[
+                b": it is a thread of process ",
+                &number::format(*tgid),
+                b", not a process",
+            ],
+            Verdict::Zombie => &[b": the process has exited (zombie)"],
+            Verdict::OtherName => &[b": process is not ", comm_of(name.unwrap_or_default())],
+            Verdict::NameUnreadable(e) => &[b": unable to read its name: ", e.desc().as_bytes()],
+        };
+        [&[dropping.as_slice()], why].concat().concat()
+    }
+}
+
+/// Vetting that needed a name /proc cannot give, for the pid: exit 111.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameUnknown(pub u32);
+
+impl Failure for NameUnknown {
+    fn words(&self) -> Vec<u8> {
+        [
+            b"unable to check the name of pid ".as_slice(),
+            &number::format(self.0),
+            b": /proc is not mounted",
+        ]
+        .concat()
+    }
+
+    fn code(&self) -> i32 {
+        EXIT_SYSTEM
+    }
+}
+
 /// What to do when the name of a process cannot be known (/proc missing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfNameUnknown {
@@ -51,21 +95,21 @@ pub enum IfNameUnknown {
 
 /// Keeps the pids that `vet` keeps. `told` hears of each pid dropped,
 /// with its verdict, and, with Skip, once of `NameUnknown` (names are not
-/// checked from then on). With Fail, an unknown name is Err(pid).
+/// checked from then on). With Fail, an unknown name is an error.
 pub fn vet_all(
     pids: &mut PidList,
     alive: bool,
     name: Option<&[u8]>,
     unknown: IfNameUnknown,
     mut told: impl FnMut(u32, &Verdict),
-) -> Result<(), u32> {
+) -> Result<(), NameUnknown> {
     let mut name = name;
     let mut kept = PidList::new();
     for &p in pids.as_slice() {
         let mut verdict = vet(p, alive, name);
         if verdict == Verdict::NameUnknown {
             if unknown == IfNameUnknown::Fail {
-                return Err(p);
+                return Err(NameUnknown(p));
             }
             told(p, &verdict);
             name = None;
@@ -273,9 +317,35 @@ ShdPnd:\t0000000000000800\nSigBlk:\t0000000000300a01\nSigIgn:\t0000000000001000\
     }
 
     #[test]
-    fn signals_of_this_process() {
-        let s = signals(std::process::id()).unwrap();
-        assert!(!s.held(&[libc::SIGUSR2]));
+    fn signals_of_a_process_that_blocks_one() {
+        use std::os::unix::process::CommandExt;
+        let mut sleeper = std::process::Command::new("sleep");
+        sleeper.arg("1000");
+        // SAFETY: sigprocmask(2) only, between fork and exec.
+        unsafe {
+            sleeper.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGUSR2);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            })
+        };
+        let mut child = sleeper.spawn().unwrap();
+        let pid = child.id();
+        let held = |s: &[libc::c_int]| signals(pid).is_some_and(|x| x.held(s));
+        // Blocked, not yet pending: not held.
+        let not_yet = !held(&[libc::SIGUSR2]);
+        kill(Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGUSR2).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !held(&[libc::SIGUSR2]) && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let now = (held(&[libc::SIGUSR2]), held(&[libc::SIGHUP]));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(not_yet, "held before it was sent");
+        assert_eq!(now, (true, false), "SIGUSR2 sent and blocked");
     }
 
     fn own_comm() -> Vec<u8> {

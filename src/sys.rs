@@ -4,6 +4,7 @@
 //! Paths are C strings straight from argv (nix's NixPath takes a `&CStr`
 //! without copying it).
 
+use crate::diag::{EXIT_SYSTEM, Failure};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{FileStat, Mode, SFlag};
@@ -87,6 +88,25 @@ pub enum Call {
     Poll,
 }
 
+impl Call {
+    /// What `unable to ...` says was being done.
+    pub fn verb(self) -> &'static [u8] {
+        match self {
+            Call::Open => b"open",
+            Call::Stat => b"stat",
+            Call::Read => b"read",
+            Call::Rename => b"rename",
+            Call::Remove => b"remove",
+            Call::Use => b"use",
+            Call::Socket => b"create a socket for",
+            Call::Connect => b"connect to",
+            Call::Write => b"write to",
+            Call::Shutdown => b"shutdown",
+            Call::Poll => b"poll",
+        }
+    }
+}
+
 /// A system call that failed, on what, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SysError {
@@ -102,5 +122,24 @@ impl SysError {
             path: path.to_vec(),
             errno,
         }
+    }
+}
+
+/// `unable to CALL PATH: strerror`, exit 111.
+impl Failure for SysError {
+    fn words(&self) -> Vec<u8> {
+        [
+            b"unable to ",
+            self.call.verb(),
+            b" ",
+            &self.path,
+            b": ",
+            self.errno.desc().as_bytes(),
+        ]
+        .concat()
+    }
+
+    fn code(&self) -> i32 {
+        EXIT_SYSTEM
     }
 }

@@ -5,6 +5,7 @@
 //! the read), with one name, owned by root or the effective user, not
 //! writable by group or others. The one check both readers use.
 
+use crate::number;
 use crate::sys::{self, Call, SysError};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -51,6 +52,48 @@ pub enum Distrust {
     Writable {
         mode: u32,
     },
+}
+
+impl Distrust {
+    /// Why the file is not believed, after `PATH: `.
+    pub fn words(&self) -> Vec<u8> {
+        let kind: &[u8] = match *self {
+            Distrust::NotRegular(kind) => match kind {
+                FileKind::Regular => b"it is a regular file",
+                FileKind::SymbolicLink => b"it is a symbolic link",
+                FileKind::Directory => b"it is a directory",
+                FileKind::Fifo => b"it is a FIFO",
+                FileKind::Socket => b"it is a socket",
+                FileKind::Device => b"it is a device",
+                FileKind::Other => b"it is not a regular file",
+            },
+            Distrust::HardLinks(n) => {
+                return [b"it has ".as_slice(), &number::format(n), b" hard links"].concat();
+            }
+            Distrust::Owner { uid, euid } => return owner_words(uid, euid),
+            Distrust::Writable { mode } => {
+                return [
+                    b"writable by group or others (mode ".as_slice(),
+                    format!("{mode:04o}").as_bytes(),
+                    b")",
+                ]
+                .concat();
+            }
+        };
+        kind.to_vec()
+    }
+}
+
+/// A file or socket owned by `uid`, neither root nor `euid`, in words.
+pub fn owner_words(uid: u32, euid: u32) -> Vec<u8> {
+    [
+        b"owned by uid ".as_slice(),
+        &number::format(uid),
+        b", neither root nor the effective user (uid ",
+        &number::format(euid),
+        b")",
+    ]
+    .concat()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +221,19 @@ mod tests {
         assert_eq!(
             check(&fd, &c),
             Err(Error::Distrusted(Distrust::HardLinks(2)))
+        );
+    }
+
+    #[test]
+    fn distrust_in_words() {
+        assert_eq!(Distrust::HardLinks(2).words(), b"it has 2 hard links");
+        assert_eq!(
+            Distrust::Writable { mode: 0o664 }.words(),
+            b"writable by group or others (mode 0664)"
+        );
+        assert_eq!(
+            Distrust::Owner { uid: 1000, euid: 0 }.words(),
+            b"owned by uid 1000, neither root nor the effective user (uid 0)"
         );
     }
 

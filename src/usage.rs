@@ -1,12 +1,51 @@
 //! Option values and operands, checked as getopt hands them over, before
 //! a program reads or consumes anything: a bad one is a usage error
-//! (exit 100) that names the option and what it takes.
+//! (exit 100) that names the option and what it takes. Usage errors are
+//! worded here, for every program.
 
 use crate::argv::Argv;
-use crate::diag::Prog;
+use crate::diag::{self, Prog};
+use crate::getopt::{Misuse, Opt};
 use crate::{env, number};
 use std::ffi::{CStr, c_char};
 use std::time::Duration;
+
+impl Prog {
+    /// Every option a program does not handle itself: -h, -V, one it
+    /// does not know, one without its value.
+    pub fn other_option(&self, opt: Result<Opt, Misuse>) -> ! {
+        match opt {
+            Ok(Opt::Help) => self.help(),
+            Ok(Opt::Version) => self.version(),
+            Ok(Opt::Flag(_) | Opt::Value(..)) => self.usage(),
+            Err(m) => self.misuse(m),
+        }
+    }
+
+    pub fn misuse(&self, m: Misuse) -> ! {
+        match m {
+            Misuse::Unknown(o) if o.starts_with(b"--") => {
+                self.warn(&[b"unknown option ", o]);
+            }
+            Misuse::Unknown(o) => self.warn(&[b"unknown option -", o]),
+            Misuse::MissingValue(c) => self.warn(&[b"option -", &[c], b" needs an argument"]),
+        }
+        self.usage()
+    }
+
+    /// A bad option value: name the option and what it takes.
+    pub fn bad_value(&self, opt: u8, value: &[u8], wants: &str) -> ! {
+        self.warn(&[
+            b"option -",
+            &[opt],
+            b": ",
+            &diag::clip(value),
+            b" is not ",
+            wants.as_bytes(),
+        ]);
+        self.usage()
+    }
+}
 
 /// A VAR given with -n: a name setenv accepts.
 pub fn var_name<'a>(prog: &Prog, opt: u8, v: &'a CStr) -> &'a [u8] {

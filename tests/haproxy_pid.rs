@@ -225,7 +225,15 @@ fn a_socket_owned_by_another_user_is_refused() {
     std::os::unix::fs::chown(&s, Some(65534), Some(65534)).unwrap();
     let o = hp(&[s.to_str().unwrap()]);
     assert_eq!(o.code(), 1, "{o:?}");
-    assert!(o.stderr.contains("owned by uid 65534"), "{o:?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "haproxy-pid: fatal: refusing {}: owned by uid 65534, neither root nor the \
+             effective user (uid 0)\n",
+            s.display()
+        ),
+        "{o:?}"
+    );
 }
 
 #[test]

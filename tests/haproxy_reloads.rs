@@ -465,6 +465,22 @@ fn a_master_that_blocks_the_reload_signal_is_named_before_the_deadline() {
         "{o:?}"
     );
     assert!(t.elapsed() < std::time::Duration::from_secs(10), "{o:?}");
+    // Another version is not blamed: the message says what was seen.
+    let p = Peer::serve(
+        &d.path().join("master-3.2.sock"),
+        vec![peer::answer(show_proc.replace("3.3.0", "3.2.9").as_bytes())],
+    );
+    let o = hr(&["-w", "20000", "-a", "1", p.path()]);
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "haproxy-reloads: fatal: the master on {}, pid {master}, blocks the reload signal \
+             sent to it; restart the service\n",
+            p.path()
+        ),
+        "{o:?}"
+    );
 }
 
 /// -r: the master CLI's `reload`. From 2.7 the master answers whether the

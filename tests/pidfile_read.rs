@@ -671,6 +671,24 @@ fn every_diagnostic_is_one_line() {
 }
 
 #[test]
+fn a_diagnostic_reads_one_way() {
+    // A backslash and a byte past ASCII are escaped like a control byte:
+    // `\x1b` written out in a name is not the escape byte it reads as.
+    let d = tempdir();
+    let dir = d
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"a\\x1b\x1b\xc3\xa9"));
+    std::fs::create_dir(&dir).unwrap();
+    let missing = dir.join("gone.pid");
+    let o = read(&[missing.to_str().unwrap()]);
+    assert_eq!(o.code(), 1, "{o:?}");
+    assert!(
+        o.stderr.contains("a\\x5cx1b\\x1b\\xc3\\xa9/gone.pid"),
+        "{o:?}"
+    );
+}
+
+#[test]
 fn w_takes_any_millisecond_count_that_fits_64_bits() {
     let d = tempdir();
     let f = pidfile(&d, b"4242\n");

@@ -9,7 +9,7 @@ use pidchain::getopt::Getopt;
 use pidchain::number;
 use pidchain::pid::{self, PidList};
 use pidchain::pidfile;
-use pidchain::supervise;
+use pidchain::supervise::{self, Observation};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use std::ffi::{CString, OsStr, c_char};
@@ -112,14 +112,24 @@ proptest! {
             if let Some(p) = s.service_pid() {
                 prop_assert!((2..=MAX).contains(&p));
             }
-            // Wanted down (what sv-pid -u answers) comes from its byte only:
-            // s6's want-up flag, the others' `d` at byte 17.
-            let wanted_down = if len == 35 || len == 43 {
+            // sv-pid -u's decision, for every way it may see this status.
+            // Told to keep it down is the supervisor's byte: s6's want-up
+            // flag, the others' `d` at byte 17.
+            let told_down = if len == 35 || len == 43 {
                 b[len - 1] & 0x04 == 0
             } else {
                 b[17] == b'd'
             };
-            prop_assert_eq!(s.want == supervise::Want::Down, wanted_down);
+            let running = Observation::Status(s).down_for_good();
+            let unsupervised = Observation::NotSupervised { status: s, parent: None };
+            let exited = Observation::NotRunning(Some(s)).down_for_good();
+            prop_assert_eq!(running.is_some(), told_down);
+            prop_assert_eq!(unsupervised.down_for_good(), running);
+            // A supervisor gone: down for good if it was told so, or if
+            // the service was down when it went (never one it left up).
+            let down = s.state == supervise::State::Down;
+            prop_assert_eq!(exited.is_some(), told_down || down);
+            prop_assert!(running.is_none() || exited.is_some());
         }
         // And a truncated copy never decodes as the format it came from.
         let cut = &b[..len - 1];

@@ -54,22 +54,15 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
 
     let mut waiter = socket::waiter(wait);
     let mut answer = Vec::with_capacity(4096);
-    // What the last question that ended said: the one the deadline cuts
-    // short says nothing new.
     let mut last = None;
     let answering = loop {
         let until = socket::answer_deadline(&waiter);
         let seen = match socket::query(path, b"show info", &mut answer, until) {
             Ok(()) => Ok(info::pid(&answer, pid_max)),
-            Err(e @ (QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut)) => {
-                Err(e)
-            }
-            Err(e) => PROG.socket_failed(shown, &e),
+            Err(e) if e.ask_again() => Err(e),
+            Err(e) => PROG.fail(&e.on(shown)),
         };
-        let seen = match (seen, last) {
-            (Err(QueryError::TimedOut), Some(before)) => before,
-            _ => seen,
-        };
+        let seen = socket::or_before(seen, last);
         match (seen, expected) {
             (Ok(Ok(p)), None) => break p,
             (Ok(Ok(p)), Some(e)) if p == e => break p,
@@ -81,7 +74,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             (Err(QueryError::NotAnswering(_)), _) if optional => {
                 chain::hand_on(&PROG, &mut env, var, &PidList::new(), tail)
             }
-            (Err(e), _) => PROG.socket_failed(shown, &e),
+            (Err(e), _) => PROG.fail(&e.on(shown)),
             (Ok(Ok(p)), Some(e)) => PROG.die(
                 EXIT_NO_PID,
                 &[
@@ -92,7 +85,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
                     &number::format(e),
                 ],
             ),
-            (Ok(Err(why)), _) => PROG.unreadable(b"pid", b"show info", shown, why),
+            (Ok(Err(why)), _) => PROG.fail(&why.of(b"pid", b"show info", shown)),
         }
     };
     chain::hand_on(&PROG, &mut env, var, &PidList::from_pid(answering), tail)

@@ -16,7 +16,7 @@ use pidchain::haproxy::reload::{self, Outcome};
 use pidchain::haproxy::socket::{self, QueryError};
 use pidchain::haproxy::{info, show_proc};
 use pidchain::wait::Waiter;
-use pidchain::{number, pid, process, sys, usage};
+use pidchain::{diag, number, pid, process, sys, usage};
 
 use std::ffi::CStr;
 use std::time::{Duration, Instant};
@@ -118,12 +118,11 @@ fn observe(
     loop {
         // A 2.6 master re-executes itself to reload: its CLI is gone for
         // a moment, and ask() asks again.
-        let seen = match socket::ask(path, b"show proc", answer, waiter) {
-            Ok(()) => show_proc::parse(answer, pid_max),
-            Err(e) => match (e, last.take()) {
-                (QueryError::TimedOut, Some(before)) => before,
-                _ => PROG.socket_failed(shown, &e),
-            },
+        let asked = socket::ask(path, b"show proc", answer, waiter)
+            .map(|()| show_proc::parse(answer, pid_max));
+        let seen = match socket::or_before(asked, last.take().map(Ok)) {
+            Ok(seen) => seen,
+            Err(e) => PROG.fail(&e.on(shown)),
         };
         let m = match seen {
             Ok(m) => m,
@@ -131,7 +130,7 @@ fn observe(
                 last = Some(Err(why));
                 continue;
             }
-            Err(why) => PROG.unreadable(b"master", b"show proc", shown, why),
+            Err(why) => PROG.fail(&why.of(b"master", b"show proc", shown)),
         };
         let Some(after) = after else { return m };
         if m.reloads > after {
@@ -155,7 +154,7 @@ fn observe(
             let held = signalled && process::signals(m.pid).is_some_and(|s| s.held(RELOAD_SIGNALS));
             held_since = held.then(|| held_since.unwrap_or_else(Instant::now));
             if held_since.is_some_and(|t| t.elapsed() >= HELD) {
-                signals_held(shown, m.pid);
+                signals_held(shown, &m);
             }
         }
         if !waiter.pause() {
@@ -170,7 +169,7 @@ fn observe(
                 );
             }
             if held_since.is_some() {
-                signals_held(shown, m.pid);
+                signals_held(shown, &m);
             }
             PROG.die(
                 EXIT_NO_PID,
@@ -233,7 +232,7 @@ fn ask_reload(path: &CStr, shown: &[u8], waiter: &mut Waiter, answer: &mut Vec<u
             }
         };
         if let Err(e) = asked {
-            PROG.socket_failed(shown, &e);
+            PROG.fail(&e.on(shown));
         }
         match reload::parse(answer) {
             Ok(Outcome::Loaded(_) | Outcome::Unanswered) => return,
@@ -257,32 +256,22 @@ fn ask_reload(path: &CStr, shown: &[u8], waiter: &mut Waiter, answer: &mut Vec<u
                     b" was still loading a reload asked before this one: nothing reloaded",
                 ],
             ),
-            Err(why) => PROG.unreadable(b"Success=", b"reload", shown, why),
+            Err(why) => PROG.fail(&why.of(b"Success=", b"reload", shown)),
         }
     }
 }
 
-/// haproxy's start-up messages on stderr as it wrote them, whole (an
-/// `[ALERT]` line names the file and line at its end), anything but
-/// printable ASCII as `\xNN`.
+/// haproxy's start-up messages on stderr, a line each as haproxy wrote
+/// it, whole (an `[ALERT]` line names the file and line at its end),
+/// escaped as every message is.
 fn relay(messages: &[u8]) {
     let mut out = Vec::with_capacity(messages.len() + 16);
-    for &b in messages {
-        if ((0x20..0x7f).contains(&b) && b != b'\\') || b == b'\n' {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]);
-        }
+    for line in messages.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        diag::escape_into(&mut out, line);
+        out.push(b'\n');
     }
     sys::write_all(2, &out);
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Whether each of `workers` has loaded its configuration: it answers
 /// `show info`, through the master, with its own pid. Up to 3.0 the master
@@ -317,24 +306,35 @@ fn ask_worker(
     let deadline = socket::answer_deadline(waiter).min(Instant::now() + LOOK);
     match socket::query(path, &command, answer, deadline) {
         Ok(()) => true,
-        Err(QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut) => false,
-        Err(e) => PROG.socket_failed(shown, &e),
+        Err(e) if e.ask_again() => false,
+        Err(e) => PROG.fail(&e.on(shown)),
     }
 }
 
 /// haproxy 3.3.0 (and some 3.2.x) keeps the reload signals blocked in
 /// the master after one failed reload (haproxy issue 3229): no reload
-/// signal reaches it again.
-fn signals_held(shown: &[u8], master: u32) -> ! {
+/// signal reaches it again. The version is named only when it is 3.3.0.
+fn signals_held(shown: &[u8], master: &show_proc::Master) -> ! {
+    let base = master
+        .version
+        .split(|b| !(b.is_ascii_digit() || *b == b'.'))
+        .next()
+        .unwrap_or_default();
+    let why: &[u8] = if base == b"3.3.0" {
+        b": haproxy 3.3.0 does after a failed reload (haproxy issue 3229); \
+upgrade haproxy, or restart the service"
+    } else {
+        b"; restart the service"
+    };
     PROG.die(
         EXIT_NO_PID,
         &[
             b"the master on ",
             shown,
             b", pid ",
-            &number::format(master),
-            b", blocks the reload signal sent to it: haproxy 3.3.0 does after a failed reload \
-(haproxy issue 3229); upgrade haproxy, or restart the service",
+            &number::format(master.pid),
+            b", blocks the reload signal sent to it",
+            why,
         ],
     )
 }

@@ -11,11 +11,11 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::stat::SFlag;
 use pidchain::argv::Argv;
-use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, escape};
+use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, clip};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::process::{self, IfNameUnknown};
+use pidchain::process::{self, IfNameUnknown, Verdict};
 use pidchain::{exec, number, pathname, sys, usage};
 use std::ffi::{CString, c_char};
 
@@ -78,7 +78,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             let value = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str());
             match PidList::parse_var(value, *pid_max.get_or_insert_with(pid::pid_max)) {
                 Some(list) => list.as_slice().iter().for_each(|&p| pids.push(p)),
-                None => PROG.warn(&[b"ignoring ", var, b": not a list of pids: ", &escape(value)]),
+                None => PROG.warn(&[b"ignoring ", var, b": not a list of pids: ", &clip(value)]),
             }
         }
         if !alone {
@@ -100,7 +100,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         pids.retain(|&p| p != me);
     }
     if checked {
-        let told = |p, verdict: &_| PROG.vetted(p, verdict, Some(name));
+        let told = |p, verdict: &Verdict| PROG.warn(&[&verdict.words(p, Some(name))]);
         // Skip: never Err.
         let _ = process::vet_all(&mut pids, true, Some(name), IfNameUnknown::Skip, told);
     }

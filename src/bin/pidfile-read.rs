@@ -6,13 +6,12 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
-use pidchain::diag;
 use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::PidList;
 use pidchain::pidfile::{self, Content, Error, Invalid, Wait};
-use pidchain::process::{self, IfNameUnknown};
+use pidchain::process::{self, IfNameUnknown, Verdict};
 use pidchain::usage;
 
 const PROG: Prog = Prog {
@@ -51,7 +50,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             Ok(Opt::Value(c @ b'W', ms)) => read.wait = Wait::ForFile(usage::millis(&PROG, c, ms)),
             Ok(Opt::Flag(b'a')) => alive = true,
-            Ok(Opt::Value(_, n)) => name = Some(usage::named(&PROG, "name", n).to_bytes()),
+            Ok(Opt::Value(b'c', n)) => name = Some(usage::named(&PROG, "name", n).to_bytes()),
             other => PROG.other_option(other),
         }
     }
@@ -79,19 +78,19 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             no_pid(msg)
         }
-        Err(Error::Sys(e)) => PROG.sys_failed(&e),
+        Err(Error::Sys(e)) => PROG.fail(&e),
         Err(Error::Refused { why, removed }) => {
             let removed: &[u8] = if removed { b" (removed)" } else { b"" };
             PROG.die(
                 EXIT_NO_PID,
-                &[b"refusing ", path, b": ", &diag::distrust(&why), removed],
+                &[b"refusing ", path, b": ", &why.words(), removed],
             )
         }
     };
     if (alive || name.is_some()) && !pids.is_empty() {
-        let told = |p, verdict: &_| PROG.vetted(p, verdict, name);
-        if let Err(p) = process::vet_all(&mut pids, alive, name, IfNameUnknown::Fail, told) {
-            PROG.name_unknown(p);
+        let told = |p, verdict: &Verdict| PROG.warn(&[&verdict.words(p, name)]);
+        if let Err(e) = process::vet_all(&mut pids, alive, name, IfNameUnknown::Fail, told) {
+            PROG.fail(&e);
         }
         if pids.is_empty() {
             no_pid(&[b"no usable pid in ", path]);

@@ -8,12 +8,11 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
-use pidchain::diag;
 use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::supervise::{self, Error, Observation, State, Want};
+use pidchain::supervise::{self, Error, Observation, State};
 use pidchain::sys::SysError;
 use pidchain::wait::Waiter;
 use pidchain::{number, pathname, usage};
@@ -61,11 +60,12 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         // still warns about it.
         let observed = supervise::observe(dir, pid_max);
         // Taken down (or told to exit): no waiting can bring it up.
-        if let Some(why) = wanted_up.then(|| wanted_down(&observed)).flatten() {
+        let down = observed.as_ref().ok().and_then(Observation::down_for_good);
+        if let Some(down) = down.filter(|_| wanted_up) {
             if optional {
                 break PidList::new();
             }
-            PROG.die(EXIT_GONE, &[b"service ", shown, why])
+            PROG.die(EXIT_GONE, &[b"service ", shown, down.words()])
         }
         let not_supervised;
         let (before, after, warn): (&[u8], &[u8], bool) = match observed {
@@ -97,7 +97,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             // An untrustworthy status file: exit 1, or a warning with -o.
             Err(e) => {
-                let why = untrusted(&e).unwrap_or_else(|s| PROG.sys_failed(s));
+                let why = untrusted(&e).unwrap_or_else(|s| PROG.fail(s));
                 if !optional {
                     PROG.die(EXIT_NO_PID, &[&why]);
                 }
@@ -128,29 +128,6 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
     chain::hand_on(&PROG, &mut env, var, &pids, tail)
 }
 
-/// Whether the supervisor was told to keep the service down, and how to
-/// say so after the directory's name. A supervisor that exited wanting it
-/// down (sv exit) starts it no more; nor does one that exited after the
-/// service went down (`s6-svc -x`, `svc -x`: exit once the service is
-/// down): it wrote that last. One killed while the service ran left it up,
-/// and a supervisor started again takes over.
-fn wanted_down(observed: &Result<Observation, Error>) -> Option<&'static [u8]> {
-    match observed {
-        Ok(Observation::Status(s) | Observation::NotSupervised { status: s, .. })
-            if s.want == Want::Down =>
-        {
-            Some(b" is wanted down")
-        }
-        Ok(Observation::NotRunning(Some(s))) if s.want == Want::Down => {
-            Some(b" is wanted down, and its supervisor has exited")
-        }
-        Ok(Observation::NotRunning(Some(s))) if s.state == State::Down => {
-            Some(b" is down, and its supervisor has exited")
-        }
-        _ => None,
-    }
-}
-
 /// Why the pid in a status is not the supervised process, after the
 /// directory's name.
 fn not_supervised_by_it(pid: u32, parent: Option<u32>) -> Vec<u8> {
@@ -172,7 +149,7 @@ fn not_supervised_by_it(pid: u32, parent: Option<u32>) -> Vec<u8> {
 /// call is not the state's fault.
 fn untrusted(e: &Error) -> Result<Vec<u8>, &SysError> {
     let (what, path, why): (&[u8], &[u8], Vec<u8>) = match e {
-        Error::Distrusted { path, why } => (b"status file ", path, diag::distrust(why)),
+        Error::Distrusted { path, why } => (b"status file ", path, why.words()),
         Error::Invalid { path, why } => (b"status file ", path, why.0.as_bytes().to_vec()),
         Error::Unsteady { path } => (
             b"status file ",

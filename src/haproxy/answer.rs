@@ -5,6 +5,8 @@
 //! answer, whatever it holds so far: `Pid: 42` then EOF may be the first
 //! digits of 4242. Nor is one that says a thing twice.
 
+use crate::diag::{EXIT_NO_PID, Failure};
+
 /// Why an answer says nothing that can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unreadable {
@@ -16,6 +18,62 @@ pub enum Unreadable {
     Twice,
     /// The line is there, its value is not what it should be.
     Invalid,
+}
+
+impl Unreadable {
+    /// The failure of looking for `what` in the answer to `command` on
+    /// the socket at `path`.
+    pub fn of<'a>(self, what: &'a [u8], command: &'a [u8], path: &'a [u8]) -> Unusable<'a> {
+        Unusable {
+            what,
+            command,
+            path,
+            why: self,
+        }
+    }
+}
+
+/// An answer that says nothing usable: exit 1.
+pub struct Unusable<'a> {
+    pub what: &'a [u8],
+    pub command: &'a [u8],
+    pub path: &'a [u8],
+    pub why: Unreadable,
+}
+
+impl Failure for Unusable<'_> {
+    fn words(&self) -> Vec<u8> {
+        let (what, command, path) = (self.what, self.command, self.path);
+        let on: &[u8] = b" on ";
+        match self.why {
+            Unreadable::Incomplete => [
+                b"incomplete answer (no empty line at its end) to ",
+                command,
+                on,
+                path,
+            ]
+            .concat(),
+            Unreadable::Missing => {
+                [b"no ", what, b" in the answer to ", command, on, path].concat()
+            }
+            Unreadable::Twice => [
+                b"more than one ",
+                what,
+                b" in the answer to ",
+                command,
+                on,
+                path,
+            ]
+            .concat(),
+            Unreadable::Invalid => {
+                [b"no valid ", what, b" in the answer to ", command, on, path].concat()
+            }
+        }
+    }
+
+    fn code(&self) -> i32 {
+        EXIT_NO_PID
+    }
 }
 
 /// The answer without its closing empty line, when it has one.

@@ -36,6 +36,8 @@ pub struct Master {
     pub reloads: u64,
     /// None before haproxy 2.5, which does not say.
     pub failed: Option<u64>,
+    /// The master's `<version>`, its line's last field, as it is.
+    pub version: Vec<u8>,
     /// The current workers the latest reload started (3.1+: loaded or
     /// still loading).
     pub new_workers: Vec<u32>,
@@ -84,30 +86,38 @@ pub fn parse(answer: &[u8], pid_max: u32) -> Result<Master, Unreadable> {
                 let invalid = Unreadable::Invalid;
                 let pid = crate::pid::parse(pid, pid_max).ok_or(invalid)?;
                 let reloads = crate::number::parse(reloads).ok_or(invalid)?;
-                let failed = match (fields.next(), fields.next()) {
-                    (Some(b"[failed:"), Some(n)) => Some(
+                // `[failed: N]` (2.5+), `<uptime>`, `<version>`.
+                let rest: Vec<&[u8]> = fields.collect();
+                let failed = match rest.as_slice() {
+                    [b"[failed:", n, ..] => Some(
                         n.strip_suffix(b"]")
                             .and_then(crate::number::parse)
                             .ok_or(invalid)?,
                     ),
                     _ => None,
                 };
-                master = Some((pid, reloads, failed));
+                let shown = if failed.is_some() { 4 } else { 2 };
+                let version = match rest.as_slice() {
+                    [.., v] if rest.len() >= shown => v.to_vec(),
+                    _ => Vec::new(),
+                };
+                master = Some((pid, reloads, failed, version));
             }
             b"worker" if section == b"workers" && reloads == b"0" => {
                 new_workers.push(crate::pid::parse(pid, pid_max).ok_or(Unreadable::Invalid)?);
             }
             b"worker" if section == b"old workers" => {
-                old_workers.extend(crate::pid::parse(pid, pid_max));
+                old_workers.push(crate::pid::parse(pid, pid_max).ok_or(Unreadable::Invalid)?);
             }
             _ => {}
         }
     }
-    let (pid, reloads, failed) = master.ok_or(Unreadable::Missing)?;
+    let (pid, reloads, failed, version) = master.ok_or(Unreadable::Missing)?;
     Ok(Master {
         pid,
         reloads,
         failed,
+        version,
         new_workers,
         old_workers,
     })
@@ -153,6 +163,7 @@ mod tests {
                 pid: 29090,
                 reloads: 3,
                 failed: Some(0),
+                version: b"2.6.12-1+deb12u4".to_vec(),
                 new_workers: vec![29962],
                 old_workers: vec![29824],
             }
@@ -192,6 +203,11 @@ mod tests {
             (b"1 master 3\n\n", Unreadable::Invalid),
             (b"100 master x\n\n", Unreadable::Invalid),
             (b"100 master 3 [failed: x]\n\n", Unreadable::Invalid),
+            // A former worker is asked whether it stops: never one unread.
+            (
+                b"100 master 3\n# old workers\n1 worker 1 0s v\n\n",
+                Unreadable::Invalid,
+            ),
         ] {
             assert_eq!(parse(a, MAX), Err(why), "{a:?}");
         }

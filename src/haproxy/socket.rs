@@ -9,6 +9,7 @@
 //! on a unix socket whose backlog is full (an haproxy stalled, swapping or
 //! stopped) waits for a place with no end but SO_SNDTIMEO.
 
+use crate::diag::{EXIT_NO_PID, EXIT_SYSTEM, Failure};
 use crate::sys::{self, Call};
 use crate::wait::Waiter;
 use nix::errno::Errno;
@@ -42,9 +43,22 @@ pub fn ask(
 ) -> Result<(), QueryError> {
     loop {
         match query(path, command, answer, answer_deadline(waiter)) {
-            Err(QueryError::NotAnswering(_) | QueryError::Cut(_)) if waiter.pause() => continue,
+            Err(e) if e.ask_again() && waiter.pause() => continue,
             r => return r,
         }
+    }
+}
+
+/// What a question said, where the deadline cut it short: what the one
+/// before it said, if any. The question the deadline ends says nothing
+/// new, and the one before is the last word.
+pub fn or_before<T>(
+    now: Result<T, QueryError>,
+    before: Option<Result<T, QueryError>>,
+) -> Result<T, QueryError> {
+    match (now, before) {
+        (Err(QueryError::TimedOut), Some(before)) => before,
+        (now, _) => now,
     }
 }
 
@@ -73,15 +87,80 @@ pub enum QueryError {
     Cut(Errno),
     /// The path is there but not to be trusted or not a socket at all.
     NotASocket,
-    /// Owned by this uid, neither root nor the effective user: whoever
-    /// owns it decides what it answers.
-    Owner(u32),
+    /// Owned by `uid`, neither root nor the effective user `euid`:
+    /// whoever owns it decides what it answers.
+    Owner {
+        uid: u32,
+        euid: u32,
+    },
     /// The deadline came first: connecting (a full backlog), sending, or
     /// before the answer ended.
     TimedOut,
     TooLong,
     /// A call failed for another reason: the call and errno.
     Sys(Call, Errno),
+}
+
+impl QueryError {
+    /// Whether the same question, asked again, may be answered: nothing
+    /// listened, the peer went away, or the deadline came (a reloading
+    /// haproxy gives each of these for a moment).
+    pub fn ask_again(&self) -> bool {
+        matches!(
+            self,
+            QueryError::NotAnswering(_) | QueryError::Cut(_) | QueryError::TimedOut
+        )
+    }
+
+    /// The error as the failure of a question to `path`.
+    pub fn on(self, path: &[u8]) -> Failed<'_> {
+        Failed { path, error: self }
+    }
+}
+
+/// A question to the socket at `path` that failed: exit 1 when no
+/// haproxy answers (or the socket is not to be trusted), 111 when a call
+/// failed.
+pub struct Failed<'a> {
+    pub path: &'a [u8],
+    pub error: QueryError,
+}
+
+impl Failure for Failed<'_> {
+    fn words(&self) -> Vec<u8> {
+        let path = self.path;
+        match self.error {
+            QueryError::NotAnswering(Errno::ENOENT) => {
+                [b"no haproxy answers on ", path, b": no such socket"].concat()
+            }
+            QueryError::NotAnswering(e) => {
+                [b"no haproxy answers on ", path, b": ", e.desc().as_bytes()].concat()
+            }
+            QueryError::Cut(e) => {
+                [b"no whole answer from ", path, b": ", e.desc().as_bytes()].concat()
+            }
+            QueryError::NotASocket => [b"refusing ", path, b": it is not a unix socket"].concat(),
+            QueryError::Owner { uid, euid } => [
+                b"refusing ",
+                path,
+                b": ",
+                &crate::trust::owner_words(uid, euid),
+            ]
+            .concat(),
+            QueryError::TimedOut => [b"no whole answer from ", path, b" in time"].concat(),
+            QueryError::TooLong => {
+                [b"refusing the answer from ", path, b": more than 64 KiB"].concat()
+            }
+            QueryError::Sys(call, e) => crate::sys::SysError::new(call, path, e).words(),
+        }
+    }
+
+    fn code(&self) -> i32 {
+        match self.error {
+            QueryError::Sys(..) => EXIT_SYSTEM,
+            _ => EXIT_NO_PID,
+        }
+    }
 }
 
 /// Sends `command` and a newline to the socket at `path`, shuts the
@@ -103,8 +182,12 @@ pub fn query(
     if !sys::is_type(&st, SFlag::S_IFSOCK) {
         return Err(QueryError::NotASocket);
     }
-    if st.st_uid != 0 && st.st_uid != nix::unistd::geteuid().as_raw() {
-        return Err(QueryError::Owner(st.st_uid));
+    let euid = nix::unistd::geteuid().as_raw();
+    if st.st_uid != 0 && st.st_uid != euid {
+        return Err(QueryError::Owner {
+            uid: st.st_uid,
+            euid,
+        });
     }
     let fd = connect(path, deadline)?;
     let mut line = Vec::with_capacity(command.len() + 1);

@@ -172,6 +172,48 @@ pub enum Observation {
     },
 }
 
+/// Why no waiting can bring a service up (sv-pid -u): its supervisor was
+/// told to keep it down, or exited with it down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Down {
+    /// Wanted down by the supervisor that runs, or one that exited (sv
+    /// exit leaves it so): it starts the service no more.
+    Wanted,
+    WantedAndExited,
+    /// Down when its supervisor exited (`s6-svc -x`, `svc -x`: exit once
+    /// the service is down), which wrote that last.
+    Exited,
+}
+
+impl Down {
+    /// What is said after the directory's name.
+    pub fn words(self) -> &'static [u8] {
+        match self {
+            Down::Wanted => b" is wanted down",
+            Down::WantedAndExited => b" is wanted down, and its supervisor has exited",
+            Down::Exited => b" is down, and its supervisor has exited",
+        }
+    }
+}
+
+impl Observation {
+    /// Whether the service stays down whatever is waited for. A
+    /// supervisor killed while the service ran left it up, and one started
+    /// again takes over: not down for good.
+    pub fn down_for_good(&self) -> Option<Down> {
+        match self {
+            Observation::Status(s) | Observation::NotSupervised { status: s, .. }
+                if s.want == Want::Down =>
+            {
+                Some(Down::Wanted)
+            }
+            Observation::NotRunning(Some(s)) if s.want == Want::Down => Some(Down::WantedAndExited),
+            Observation::NotRunning(Some(s)) if s.state == State::Down => Some(Down::Exited),
+            _ => None,
+        }
+    }
+}
+
 /// Why a service directory's state was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
