@@ -36,12 +36,12 @@ fn ask_reload(inst: &Install, svc: &Service) {
     assert_eq!(o.code(), 0, "{:?}: {o:?}", svc.kind);
 }
 
-/// Until the log holds `want` more lines containing `text` than `before`.
-fn wait_logged(svc: &Service, text: &str, before: usize) -> String {
+/// Until a line of the log satisfies `line`: the log then.
+fn wait_logged(svc: &Service, what: &str, line: impl Fn(&str) -> bool) -> String {
     let mut log = String::new();
-    wait_until(&format!("{:?}'s log to say {text:?}", svc.kind), || {
+    wait_until(&format!("{:?}'s log to say {what}", svc.kind), || {
         log = logged(svc);
-        if log.matches(text).count() > before {
+        if log.lines().any(&line) {
             Ok(())
         } else {
             Err(format!("log: {log}"))
@@ -50,52 +50,74 @@ fn wait_logged(svc: &Service, text: &str, before: usize) -> String {
     log
 }
 
-/// A success in one line, then a failure with haproxy's own alert, both
-/// in the log; the haproxy that served serves on after the failure.
+/// A success, then a failure with haproxy's own alert lines, both read
+/// back from the log; the haproxy that served serves on after the
+/// failure. runit runs ./reload, which says each in its own words. s6
+/// and daemontools signal the master, whose words differ between haproxy
+/// versions (2.4 "New worker #1 (PID) forked", 2.6 "Loading success.",
+/// 3.2 "Initializing new worker (PID)"): there the success is the
+/// master's line naming the new worker.
 fn reload_outcomes_are_logged(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();
     let inst = Install::with_mode(kind, mode, "v0");
     let svc = inst.start_with_log(&mut procs);
     inst.wait_settled(&svc, "v0");
     let config = inst.config.display().to_string();
-    // What says a reload worked: the recipe's line where runit runs
-    // ./reload; elsewhere the master's own.
-    let (success, failure) = match (kind, mode) {
-        (Kind::Runit, Mode::Handoff) => (
-            "haproxy-handoff: info: reloaded: haproxy ".to_owned(),
-            format!("haproxy-handoff: fatal: invalid configuration {config}"),
-        ),
-        (Kind::Runit, Mode::MasterWorker) => (
-            format!("haproxy-master: info: reloaded: the workers of {config} serve"),
-            format!("haproxy-master: fatal: invalid configuration {config}"),
-        ),
-        (_, Mode::MasterWorker) => ("Loading success.".to_owned(), "Loading failure!".to_owned()),
-        (_, Mode::Handoff) => panic!("{kind:?}: no reload through the supervisor"),
+    let recipe = match mode {
+        Mode::Handoff => "haproxy-handoff",
+        Mode::MasterWorker => "haproxy-master",
     };
+    let alert = |l: &str| l.contains("[ALERT]") && l.contains("unknown keyword 'this'");
 
-    if kind != Kind::Runit {
-        // The master says it once of its start: that line first.
-        wait_logged(&svc, &success, 0);
-    }
-    let before = logged(&svc).matches(&success).count();
     inst.set_version("v1");
     ask_reload(&inst, &svc);
-    let log = wait_logged(&svc, &success, before);
-    let now = inst.wait_settled(&svc, "v1");
-    if mode == Mode::Handoff {
-        let said = format!("{success}{now} serves {config}");
-        assert!(log.contains(&said), "{kind:?}: not {said:?} in {log}");
-    }
+    let now = if kind == Kind::Runit {
+        let said = format!("{recipe}: info: reloaded: ");
+        let log = wait_logged(&svc, &said, |l| l.contains(&said));
+        let now = inst.wait_settled(&svc, "v1");
+        let said = match mode {
+            Mode::Handoff => format!("{said}haproxy {now} serves {config}"),
+            Mode::MasterWorker => format!("{said}the workers of {config} serve"),
+        };
+        let lines = log
+            .lines()
+            .filter(|l| l.contains(&format!("{recipe}: info:")));
+        assert_eq!(
+            lines.collect::<Vec<_>>().len(),
+            1,
+            "{kind:?} {mode:?}: {log}"
+        );
+        assert!(
+            log.contains(&said),
+            "{kind:?} {mode:?}: not {said:?} in {log}"
+        );
+        now
+    } else {
+        assert_eq!(mode, Mode::MasterWorker, "no reload through {kind:?}");
+        let master = inst.wait_settled(&svc, "v1");
+        let worker = inst.haproxies().into_iter().find(|&w| w != master);
+        let worker = format!("({})", worker.expect("a worker"));
+        wait_logged(&svc, &format!("new worker {worker}"), |l| {
+            l.contains("[NOTICE]") && l.contains("worker") && l.contains(&worker)
+        });
+        master
+    };
 
     assert!(!logged(&svc).contains("[ALERT]"), "{}", logged(&svc));
     let cfg = std::fs::read_to_string(&inst.config).unwrap();
     inst.write_config(format!("{cfg}    this is not a keyword\n").as_bytes());
     ask_reload(&inst, &svc);
-    let log = wait_logged(&svc, &failure, 0);
-    let alert = log
-        .lines()
-        .find(|l| l.contains("[ALERT]") && l.contains("unknown keyword 'this'"));
-    assert!(alert.is_some(), "{kind:?} {mode:?}: no alert in {log}");
+    if kind == Kind::Runit {
+        let fatal = format!("{recipe}: fatal: invalid configuration {config}");
+        let log = wait_logged(&svc, &fatal, |l| l.ends_with(&fatal));
+        let before = log.lines().take_while(|l| !l.ends_with(&fatal));
+        assert!(
+            before.filter(|l| alert(l)).count() == 1,
+            "{kind:?} {mode:?}: {log}"
+        );
+    } else {
+        wait_logged(&svc, "haproxy's alert", alert);
+    }
     assert_eq!(inst.fetch(), Ok("v1".to_owned()), "{kind:?} {mode:?}");
     assert_eq!(svc.reported_pid(), Some(now), "{kind:?} {mode:?}");
 }
