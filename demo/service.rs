@@ -235,15 +235,17 @@ impl Service {
 
     /// How many lines the supervisor and haproxy printed contain `text`.
     pub fn log_count(&self, text: &str) -> usize {
-        std::fs::read_to_string(self.dir.join("supervisor.log"))
-            .unwrap_or_default()
-            .matches(text)
-            .count()
+        self.said().matches(text).count()
+    }
+
+    /// What the supervisor, haproxy and the service's log service said.
+    fn said(&self) -> String {
+        harness::service_output(&self.svc, &self.dir.join("supervisor.log"))
     }
 
     /// The last lines the supervisor and haproxy printed, for an error.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("supervisor.log")).unwrap_or_default();
+        let log = self.said();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(8)..].join("\n")
     }

@@ -291,6 +291,45 @@ fn parse_signals(status: &[u8]) -> Option<Signals> {
     })
 }
 
+/// A process held by a pidfd (pidfd_open(2), Linux 5.3+): a signal sent
+/// through it reaches that process or none, never one that took its pid
+/// since. Held from before a pid is vetted to its signal, a delivered
+/// signal proves the process was alive throughout, so the vetting was of it.
+pub struct Pidfd(std::os::fd::OwnedFd);
+
+impl Pidfd {
+    /// ESRCH: no such process; EINVAL: a thread, not a process; ENOSYS
+    /// (or EPERM from a seccomp filter): no pidfds here.
+    pub fn open(pid: u32) -> Result<Pidfd, Errno> {
+        // SAFETY: pidfd_open takes a pid and flags; the fd it returns is ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: a descriptor just opened, owned by nothing else.
+        Ok(Pidfd(unsafe {
+            std::os::fd::FromRawFd::from_raw_fd(fd as libc::c_int)
+        }))
+    }
+
+    /// pidfd_send_signal(2) (Linux 5.1+; nix has no wrapper): ESRCH once
+    /// the process has been reaped.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> Result<(), Errno> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: our descriptor, a valid signal, no siginfo, no flags.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                signal as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        Errno::result(r).map(drop)
+    }
+}
+
 pub fn proc_is_mounted() -> bool {
     nix::unistd::access(c"/proc/self/comm", nix::unistd::AccessFlags::F_OK).is_ok()
 }
@@ -390,6 +429,60 @@ ShdPnd:\t0000000000000800\nSigBlk:\t0000000000300a01\nSigIgn:\t0000000000001000\
         assert_eq!(tgid(me), Some(me));
         drop(done_tx);
         t.join().unwrap();
+    }
+
+    /// Kills and reaps its child however the test ends.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn sleeper() -> Child {
+        Child(
+            std::process::Command::new("sleep")
+                .arg("1000")
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_pidfd_never_signals_the_process_that_took_its_pid() {
+        // ns_last_pid chooses the next pid: root only.
+        // SAFETY: cannot fail.
+        assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root");
+        let signal = nix::sys::signal::Signal::SIGTERM;
+        let mut old = sleeper();
+        let pid = old.0.id();
+        let fd = Pidfd::open(pid).unwrap();
+        old.0.kill().unwrap();
+        old.0.wait().unwrap();
+        // Other processes on the host fork too: try until the pid is ours.
+        let new = (0..1000)
+            .find_map(|_| {
+                std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+                let c = sleeper();
+                (c.0.id() == pid).then_some(c)
+            })
+            .expect("the pid reused");
+        assert_eq!(fd.signal(signal), Err(Errno::ESRCH));
+        // The number names the new process: kill(2) would have reached it.
+        assert_eq!(kill(Pid::from_raw(pid as i32), None), Ok(()));
+        let mut new = new;
+        assert!(
+            new.0.try_wait().unwrap().is_none(),
+            "the new process was signalled"
+        );
+        // Held on the new process, the pidfd reaches it.
+        Pidfd::open(pid).unwrap().signal(signal).unwrap();
+        let status = new.0.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGTERM)
+        );
     }
 
     #[test]

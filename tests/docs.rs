@@ -1,6 +1,7 @@
 //! What README.md and the man pages show still runs as shown: a file
 //! they print (`$ cat FILE`) is the shipped one, a link or a path of the
-//! tree they name is there, a `make` target they give exists, and every
+//! tree they name is there, a `make` target they give exists, the packages
+//! to install are named with this version, and every
 //! option they pass one of the programs is one that program takes.
 
 mod common;
@@ -214,4 +215,38 @@ fn every_option_given_a_program_is_one_it_takes() {
         }
     }
     assert!(checked >= 10, "only {checked} options");
+}
+
+/// The files README's Install section has a reader install are the ones
+/// `make deb` and `make dist` build: named with Cargo.toml's version.
+#[test]
+fn the_packages_to_install_are_named_with_this_version() {
+    let readme = read("README.md");
+    let version = env!("CARGO_PKG_VERSION");
+    let lines = code_lines("README.md", &readme);
+    let names: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l.split(|c: char| c.is_whitespace() || "()/".contains(c)))
+        .filter(|w| {
+            let rest = w.strip_prefix("pidchain");
+            rest.is_some_and(|r| r.len() > 1 && r.as_bytes()[1].is_ascii_digit())
+        })
+        .collect();
+    for want in [
+        format!("pidchain_{version}-1_amd64.deb"),
+        format!("pidchain-{version}-x86_64-linux-static.tar.gz"),
+        format!("pidchain-{version}-x86_64-linux-static.tar.gz.sha256"),
+    ] {
+        assert!(
+            names.contains(&want.as_str()),
+            "README names {names:?}, not {want}"
+        );
+    }
+    for name in &names {
+        assert!(
+            name.starts_with(&format!("pidchain_{version}-"))
+                || name.starts_with(&format!("pidchain-{version}-")),
+            "README names {name}; this is {version}"
+        );
+    }
 }

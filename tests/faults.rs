@@ -379,7 +379,7 @@ fn configuration_broken_between_the_check_and_the_restart() {
     // run fails its check every second and keeps the handoff pidfile; the
     // copy serves meanwhile.
     wait_for("run to fail on the broken configuration", || {
-        std::fs::read_to_string(&svc.log).is_ok_and(|l| l.contains("unknown keyword 'this'"))
+        svc.said().contains("unknown keyword 'this'")
     });
     assert!(
         inst.handoff().exists(),

@@ -585,3 +585,51 @@ fn k_signals_the_checked_pids_itself() {
     let o = sf(&[("SV_PID", other.to_string())], &["-k", "-r", &prog]);
     assert_eq!((o.code(), o.out().as_str()), (1, ""), "{o:?}");
 }
+
+/// -k signals through the pidfd it opened before it checked the pid, never
+/// by number: seen in its system calls. A pidfd reaches its process or
+/// none (`src/process.rs: a_pidfd_never_signals_the_process_that_took_its_pid`),
+/// so the process checked is the one signalled.
+#[test]
+fn k_signals_through_the_pidfd_it_checked_the_pid_under() {
+    let d = tempdir();
+    let mut procs = Procs::new();
+    let trace = d.path().join("trace");
+    let strace = |old: u32, args: &[&str]| {
+        let mut c = cmd(&which("strace").to_string_lossy());
+        c.args([
+            "-qq",
+            "-e",
+            "trace=pidfd_open,pidfd_send_signal,kill,?open,openat",
+        ]);
+        c.arg("-o").arg(&trace).arg(HAPROXY_SF).args(args);
+        let o = run(c.env("SV_PID", old.to_string()));
+        assert_eq!((o.code(), o.out().as_str()), (0, ""), "{o:?}");
+        wait_for("fakeproxy to die", || died(old));
+        std::fs::read_to_string(&trace).unwrap()
+    };
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let calls = strace(old, &["-k", "-c", "fakeproxy"]);
+    let lines: Vec<&str> = calls.lines().collect();
+    let at = |what: &str| lines.iter().position(|l| l.starts_with(what));
+    let opened = at(&format!("pidfd_open({old}, ")).expect(&calls);
+    let fd = lines[opened].rsplit("= ").next().unwrap();
+    let checked = lines
+        .iter()
+        .rposition(|l| l.contains(&format!("\"/proc/{old}/stat\"")))
+        .expect(&calls);
+    let sent = at(&format!("pidfd_send_signal({fd}, SIGUSR1, NULL, 0)")).expect(&calls);
+    assert!(lines[sent].ends_with("= 0"), "{calls}");
+    assert!(opened < checked && checked < sent, "{calls}");
+    assert_eq!(at("kill("), None, "{calls}");
+    // Unchecked (-u), nothing was vetted: signalled by number, as haproxy does.
+    let old = start_named(&mut procs, d.path(), "fakeproxy");
+    let calls = strace(old, &["-k", "-u"]);
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.starts_with(&format!("kill({old}, SIGUSR1)"))),
+        "{calls}"
+    );
+    assert!(!calls.contains("pidfd_send_signal"), "{calls}");
+}

@@ -425,7 +425,7 @@ fn a_stale_handoff_pidfile_never_gets_an_unrelated_process_signalled() {
         // SAFETY: kill(2) on the haproxy this test started.
         unsafe { libc::kill(svc.wait_up() as i32, libc::SIGKILL) };
         inst.wait_settled(&svc, "v0");
-        let log = std::fs::read_to_string(&svc.log).unwrap();
+        let log = svc.said();
         assert!(
             log.contains(&format!(
                 "haproxy-sf: warning: dropping pid {bystander}: process is not haproxy"
@@ -515,7 +515,7 @@ fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
         // went unanswered (or, had it been asked before the stop, the new
         // haproxy's -x did).
         wait_until("a ./run to give up on the stopped copy", || {
-            let log = std::fs::read_to_string(&svc.log).unwrap_or_default();
+            let log = svc.said();
             if log.contains("haproxy-pid: fatal: no whole answer from")
                 || log.contains("Failed to get the sockets from the old process")
             {

@@ -4,7 +4,8 @@
 //! PIDFILE_PID (or the -n variables), each checked to be a live process
 //! named like prog (or NAME: prog may be a wrapper that execs haproxy).
 //! Alone, prints what it would append. With -k, signals them itself as
-//! haproxy would (SIGUSR1; SIGTERM with -t) and appends nothing.
+//! haproxy would (SIGUSR1; SIGTERM with -t), each through the pidfd it was
+//! checked under, and appends nothing.
 #![no_main]
 
 use nix::errno::Errno;
@@ -15,7 +16,7 @@ use pidchain::diag::{EXIT_NO_PID, EXIT_SYSTEM, Prog, clip};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
-use pidchain::process::{self, IfNameUnknown, Verdict};
+use pidchain::process::{self, IfNameUnknown, Pidfd, Verdict};
 use pidchain::{exec, number, pathname, sys, usage};
 use std::ffi::{CString, c_char};
 
@@ -99,6 +100,30 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         ]);
         pids.retain(|&p| p != me);
     }
+    // -k: each pid held by a pidfd from before its checks to its signal,
+    // so that the process checked is the one signalled (see Pidfd).
+    let mut held: Vec<(u32, Pidfd)> = Vec::new();
+    let mut pidfds = kill_now && checked;
+    if pidfds {
+        for &p in pids.as_slice() {
+            match Pidfd::open(p) {
+                Ok(fd) => held.push((p, fd)),
+                // No pidfds here: signalled by number, as haproxy would.
+                Err(Errno::ENOSYS | Errno::EPERM) => pidfds = false,
+                // No process to hold: the checks below drop it.
+                Err(Errno::ESRCH | Errno::EINVAL) => {}
+                Err(e) => PROG.die(
+                    EXIT_SYSTEM,
+                    &[
+                        b"unable to open a pidfd for pid ",
+                        &number::format(p),
+                        b": ",
+                        e.desc().as_bytes(),
+                    ],
+                ),
+            }
+        }
+    }
     if checked {
         let told = |p, verdict: &Verdict| PROG.warn(&[&verdict.words(p, Some(name))]);
         // Skip: never Err.
@@ -122,7 +147,13 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             Signal::SIGUSR1
         };
         for &p in pids.as_slice() {
-            match nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), signal) {
+            let sent = match held.iter().find(|(h, _)| *h == p) {
+                Some((_, fd)) => fd.signal(signal),
+                // Checked, yet no process was there to hold: a newer one.
+                None if pidfds => Err(Errno::ESRCH),
+                None => nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), signal),
+            };
+            match sent {
                 Ok(()) => {}
                 Err(Errno::ESRCH) => {
                     PROG.warn(&[b"pid ", &number::format(p), b" exited meanwhile"])

@@ -127,6 +127,15 @@ impl Install {
         Service::start_with_path(procs, self.kind, &self.svc, &self.path)
     }
 
+    /// The supervisor as a system runs it, starting the service's `log/`
+    /// too: runsv (which starts it itself), s6-svscan or svscan.
+    pub fn start_with_log(&self, procs: &mut Procs) -> Service {
+        match self.kind {
+            Kind::Runit => self.start(procs),
+            _ => Service::start_scanned(procs, self.kind, &self.svc, &self.path),
+        }
+    }
+
     /// The supervisor, and so `run` and `finish`, with `dir` first in PATH.
     pub fn start_with_first_in_path(&self, procs: &mut Procs, dir: &Path) -> Service {
         let mut path = std::ffi::OsString::from(dir);

@@ -46,6 +46,17 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What a service said: its supervisor's output (`supervisor_log`, where
+/// whatever the service prints goes when no log service runs), then its
+/// log service's, `SVC/log/main/current` (the shipped `log/run` writes
+/// there; runsv starts `log/` itself, s6-svscan and svscan do, a lone
+/// s6-supervise or supervise does not).
+pub fn service_output(svc: &Path, supervisor_log: &Path) -> String {
+    let mut said = std::fs::read_to_string(supervisor_log).unwrap_or_default();
+    said += &std::fs::read_to_string(svc.join("log/main/current")).unwrap_or_default();
+    said
+}
+
 /// The shipped commands the service directories call (haproxy-handoff,
 /// haproxy-master), in the source tree: put in PATH beside the programs.
 pub const RECIPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/recipes");

@@ -90,6 +90,48 @@ impl Service {
         s
     }
 
+    /// s6-svscan or svscan on a scan directory beside `dir` that links to
+    /// it, as a system runs services: they also start `dir/log`, with a
+    /// pipe from the service to it. (runsv starts `log/` itself.)
+    pub fn start_scanned(procs: &mut Procs, kind: Kind, dir: &Path, path: &OsStr) -> Service {
+        let dir = dir.canonicalize().unwrap();
+        let scan = dir.with_extension("scan");
+        std::fs::create_dir_all(&scan).unwrap();
+        let name = dir.file_name().unwrap();
+        std::os::unix::fs::symlink(&dir, scan.join(name)).unwrap();
+        let log = dir.with_extension("log");
+        let out = std::fs::File::create(&log).unwrap();
+        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
+        let (program, package) = match kind {
+            Kind::Runit => panic!("runsv starts log/ itself: Service::start"),
+            Kind::S6 => ("s6-svscan", "s6"),
+            Kind::Daemontools => ("svscan", "daemontools"),
+        };
+        require(program, package);
+        let supervisor = procs.start(
+            Command::new(program)
+                .arg(&scan)
+                .env("PATH", path)
+                .stdout(stdio())
+                .stderr(stdio()),
+        );
+        let s = Service {
+            kind,
+            dir,
+            supervisor,
+            log,
+        };
+        wait_for("the supervisor to report a state", || {
+            s.status_text().is_some()
+        });
+        s
+    }
+
+    /// What the service, its supervisor and its log service (if any) said.
+    pub fn said(&self) -> String {
+        super::harness::service_output(&self.dir, &self.log)
+    }
+
     /// The supervisor's own tool's report, None while it has none.
     pub fn status_text(&self) -> Option<String> {
         let o = match self.kind {
@@ -187,7 +229,7 @@ impl Service {
                         unsafe { libc::kill(master as i32, libc::SIGKILL) };
                     }
                 }
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let log = self.said();
                 let tail: Vec<&str> = log.lines().rev().take(10).collect();
                 Err(format!(
                     "{:?}; signals of the service's processes: {:?}; log ends: {tail:?}",
