@@ -215,3 +215,264 @@ fn every_option_given_a_program_is_one_it_takes() {
     }
     assert!(checked >= 10, "only {checked} options");
 }
+
+/// The programs and recipes, each with its page.
+const PAGES: [(&str, &str); 7] = [
+    ("src/bin/pidfile-read.rs", "man/pidfile-read.1"),
+    ("src/bin/sv-pid.rs", "man/sv-pid.1"),
+    ("src/bin/haproxy-sf.rs", "man/haproxy-sf.1"),
+    ("src/bin/haproxy-pid.rs", "man/haproxy-pid.1"),
+    ("src/bin/haproxy-reloads.rs", "man/haproxy-reloads.1"),
+    ("recipes/haproxy-handoff", "man/haproxy-handoff.8"),
+    ("recipes/haproxy-master", "man/haproxy-master.8"),
+];
+
+/// The lines of section `name` of a page.
+fn section<'a>(page: &'a str, name: &str) -> Vec<&'a str> {
+    page.lines()
+        .skip_while(|l| *l != format!(".Sh {name}"))
+        .skip(1)
+        .take_while(|l| !l.starts_with(".Sh "))
+        .collect()
+}
+
+/// An mdoc line as it reads: macros dropped (`Fl x` is `-x`, `Ns` joins),
+/// closing punctuation joined to the word before it, quotes left out.
+fn rendered(line: &str) -> String {
+    let line = line
+        .trim_start_matches('.')
+        .replace("\\(dq", "\"")
+        .replace("\\e", "\\")
+        .replace("\\-", "-");
+    let mut out = String::new();
+    let mut join = false;
+    let mut flag = false;
+    for word in line.split_whitespace() {
+        match word {
+            "Ns" => join = true,
+            "Fl" => flag = true,
+            // A word that would be a macro, escaped as text.
+            w if w.starts_with("\\&") && w.len() > 2 => {
+                out.push(' ');
+                out.push_str(&w[2..]);
+            }
+            w if w.len() == 2
+                && w.starts_with(|c: char| c.is_ascii_uppercase())
+                && w.ends_with(|c: char| c.is_ascii_lowercase()) => {}
+            w => {
+                let closing = w.chars().all(|c| ".,:;)]?!".contains(c));
+                if !(out.is_empty() || join || closing || out.ends_with(['(', '['])) {
+                    out.push(' ');
+                }
+                if flag {
+                    out.push('-');
+                }
+                out.push_str(w);
+                (join, flag) = (false, false);
+            }
+        }
+    }
+    out
+}
+
+/// The heads of DIAGNOSTICS' entries, as they read.
+fn diagnostics(page: &str) -> Vec<String> {
+    section(page, "DIAGNOSTICS")
+        .into_iter()
+        .filter_map(|l| l.strip_prefix(".It "))
+        .map(rendered)
+        .collect()
+}
+
+/// The text of a message a program prints, as the parts written between
+/// what comes from outside. From Rust: every byte-string literal with a
+/// word and a space in it (one part each: how they join is the code's).
+/// From sh: each `fail "..."` and `echo "PROG: LEVEL: ..." >&2`, split at
+/// each `$`.
+fn messages(source: &str, text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    if source.ends_with(".rs") {
+        let mut rest = text;
+        while let Some(at) = rest.find("b\"") {
+            let body = &rest[at + 2..];
+            let mut end = 0;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            let literal = body[..end].replace("\\\n", " ");
+            let literal: String = literal.split_whitespace().collect::<Vec<_>>().join(" ");
+            let worded = literal.contains(' ') && literal.contains(|c: char| c.is_alphabetic());
+            // What is asked of haproxy, not said.
+            let start = text.len() - rest.len() + at;
+            let line = text[..start].rsplit('\n').next().unwrap_or_default();
+            let asked = ["query(", "ask(", "@!"].iter().any(|q| line.contains(q));
+            if worded && !asked {
+                out.push(vec![literal]);
+            }
+            rest = &body[end + 1..];
+        }
+        return out;
+    }
+    for line in text.lines().map(str::trim) {
+        let called = line
+            .match_indices("fail \"")
+            .find(|(at, _)| line[..*at].ends_with([' ', '|', ')', '&']) || *at == 0);
+        let said = if let Some((at, f)) = called {
+            line[at + f.len()..].split('"').next()
+        } else if line.starts_with("echo \"")
+            && line.ends_with(">&2")
+            && line.contains(": warning: ")
+        {
+            line.split(": warning: ")
+                .nth(1)
+                .and_then(|m| m.split('"').next())
+        } else {
+            None
+        };
+        let Some(said) = said else { continue };
+        let parts = said
+            .split('$')
+            .enumerate()
+            .map(|(i, p)| {
+                // After `$`: the variable's name, or `{...}`, ends first.
+                let p = if i == 0 {
+                    p
+                } else if let Some(braced) = p.strip_prefix('{') {
+                    braced.split_once('}').map_or("", |(_, r)| r)
+                } else {
+                    p.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                };
+                p.trim().to_owned()
+            })
+            .filter(|p| p.contains(|c: char| c.is_alphabetic()))
+            .collect();
+        out.push(parts);
+    }
+    out
+}
+
+/// The parts, in order, in one of the heads.
+fn listed(heads: &[String], parts: &[String]) -> bool {
+    heads.iter().any(|head| {
+        let mut rest = head.as_str();
+        parts.iter().all(|p| match rest.find(p.as_str()) {
+            Some(at) => {
+                rest = &rest[at + p.len()..];
+                true
+            }
+            None => false,
+        })
+    })
+}
+
+/// The library's error types that word themselves: each type's name,
+/// the literals of its `fn words`, and the functions that return it.
+fn worded_types() -> Vec<(String, String, Vec<String>)> {
+    let mut files = vec![];
+    let mut dirs = vec![Path::new(ROOT).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() && !path.ends_with("bin") {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                files.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut types = vec![];
+    for text in files {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("fn words(") && !line.contains(" fn words(") {
+                continue;
+            }
+            let owner = lines[..i]
+                .iter()
+                .rev()
+                .find_map(|l| l.strip_prefix("impl "))
+                .map(|l| l.rsplit(" for ").next().unwrap_or(l))
+                .map(|l| {
+                    l.split(['<', ' ', '{'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            let indent = line.len() - line.trim_start().len();
+            let close = format!("{}}}", " ".repeat(indent));
+            let end = lines[i..]
+                .iter()
+                .position(|l| l.starts_with(&close))
+                .map_or(lines.len(), |n| i + n);
+            let body = lines[i..end].join("\n");
+            let returning: Vec<String> = text
+                .split("pub fn ")
+                .skip(1)
+                .filter_map(|f| {
+                    let signature = f.split('{').next()?;
+                    let returned = signature.split("-> ").nth(1)?.trim();
+                    let named = returned == owner
+                        || returned.starts_with(&format!("{owner}<"))
+                        || returned == format!("Option<{owner}>");
+                    named.then(|| f.split(['(', '<']).next().unwrap_or_default().to_owned())
+                })
+                .collect();
+            types.push((owner, body, returning));
+        }
+    }
+    types
+}
+
+/// Whether `source` names `word` as a whole identifier.
+fn names(source: &str, word: &str) -> bool {
+    source.match_indices(word).any(|(at, _)| {
+        let ident = |c: char| c.is_alphanumeric() || c == '_';
+        !source[..at].ends_with(ident) && !source[at + word.len()..].starts_with(ident)
+    })
+}
+
+#[test]
+fn every_message_a_program_prints_is_in_its_diagnostics() {
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (source, page) in PAGES {
+        let heads = diagnostics(&read(page));
+        assert!(!heads.is_empty(), "{page}: no DIAGNOSTICS");
+        let text = read(source);
+        let mut said = messages(source, &text);
+        // The words of each library error the program names, or gets from
+        // a function it calls.
+        let library = if source.ends_with(".rs") {
+            worded_types()
+        } else {
+            vec![]
+        };
+        for (owner, body, returning) in library {
+            let calls = returning
+                .iter()
+                .any(|f| text.contains(&format!(".{f}(")) || text.contains(&format!("::{f}")));
+            if names(&text, &owner) || calls {
+                said.extend(messages(".rs", &body));
+            }
+        }
+        for parts in said {
+            if !listed(&heads, &parts) {
+                missing.push(format!(
+                    "{source} prints {parts:?}, not in {page}'s DIAGNOSTICS"
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    assert!(checked >= 60, "only {checked} messages");
+}
