@@ -1,7 +1,10 @@
 //! What README.md and the man pages show still runs as shown: a file
 //! they print (`$ cat FILE`) is the shipped one, a link or a path of the
 //! tree they name is there, a `make` target they give exists, and every
-//! option they pass one of the programs is one that program takes.
+//! option they pass one of the programs is one that program takes. And
+//! each page says what its program does: every message the program or
+//! recipe prints is in DIAGNOSTICS, every exit code in EXIT STATUS, and
+//! SYNOPSIS is the usage it gives; read from the sources, not listed here.
 
 mod common;
 use common::*;
@@ -260,7 +263,7 @@ fn rendered(line: &str) -> String {
                 && w.starts_with(|c: char| c.is_ascii_uppercase())
                 && w.ends_with(|c: char| c.is_ascii_lowercase()) => {}
             w => {
-                let closing = w.chars().all(|c| ".,:;)]?!".contains(c));
+                let closing = w != "..." && w.chars().all(|c| ".,:;)]?!".contains(c));
                 if !(out.is_empty() || join || closing || out.ends_with(['(', '['])) {
                     out.push(' ');
                 }
@@ -475,4 +478,161 @@ fn every_message_a_program_prints_is_in_its_diagnostics() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     assert!(checked >= 60, "only {checked} messages");
+}
+
+/// The exit codes a program's source may end with: the diag constants it
+/// names (100 for usage is everyone's), `exit N` in a recipe outside its
+/// subshells, 1 for each `fail`.
+fn exit_codes(source: &str, text: &str) -> Vec<u32> {
+    let mut codes = vec![100];
+    if source.ends_with(".rs") {
+        for line in read("src/diag.rs").lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let (name, value) = rest.split_once(": i32 = ").unwrap();
+            if names(text, name) {
+                codes.push(value.trim_end_matches(';').parse().unwrap());
+            }
+        }
+        // Every failure of a library call, and the exec at the end.
+        codes.push(111);
+        if text.contains("exec::") || text.contains("chain::") {
+            codes.extend([126, 127]);
+        }
+    } else {
+        let mut subshell = false;
+        for line in text.lines().map(str::trim) {
+            match line {
+                "(" => subshell = true,
+                ")" => subshell = false,
+                _ if subshell || line.starts_with('#') => {}
+                _ => {
+                    for (at, _) in line.match_indices("exit ") {
+                        let n = line[at + 5..].split(|c: char| !c.is_ascii_digit()).next();
+                        codes.extend(n.and_then(|n| n.parse::<u32>().ok()));
+                    }
+                    if line.contains("fail \"") {
+                        codes.push(1);
+                    }
+                }
+            }
+        }
+    }
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn every_exit_code_is_in_exit_status() {
+    for (source, page) in PAGES {
+        let listed: Vec<u32> = section(&read(page), "EXIT STATUS")
+            .iter()
+            .filter_map(|l| l.strip_prefix(".It ")?.parse().ok())
+            .collect();
+        for code in exit_codes(source, &read(source)) {
+            assert!(
+                listed.contains(&code),
+                "{source} may exit {code}, which {page}'s EXIT STATUS does not list ({listed:?})"
+            );
+        }
+    }
+}
+
+/// A usage line in one form: the options as a sorted list of groups
+/// (`-x socket`, `-n var ...`, `-w ms | -W ms`, each flag alone), then
+/// the operands in order (`[prog ...]` when optional).
+fn usage_form(groups: Vec<(bool, Vec<String>)>) -> (Vec<String>, Vec<String>) {
+    let mut options = vec![];
+    let mut operands = vec![];
+    for (optional, words) in groups {
+        if words.first().is_some_and(|w| w.starts_with('-')) {
+            let with_value = words.len() > 1 && !words[1].starts_with('-');
+            if !with_value && words.iter().all(|w| w.starts_with('-')) {
+                // A cluster (`-doa`) or flags one by one.
+                for w in &words {
+                    options.extend(w[1..].chars().map(|c| format!("-{c}")));
+                }
+            } else {
+                options.push(words.join(" "));
+            }
+        } else if optional {
+            operands.push(format!("[{}]", words.join(" ")));
+        } else {
+            operands.extend(words);
+        }
+    }
+    options.sort();
+    (options, operands)
+}
+
+/// From what follows `usage: `: `prog [ -o ] [ -n var ]... file [ prog... ]`.
+fn usage_of_help(usage: &str) -> (Vec<String>, Vec<String>) {
+    let mut groups: Vec<(bool, Vec<String>)> = vec![];
+    let mut group: Option<Vec<String>> = None;
+    let spaced = usage.replace("...", " ...").replace('|', " | ");
+    for w in spaced.split_whitespace().skip(1) {
+        match (w, group.as_mut()) {
+            ("[", _) => group = Some(vec![]),
+            ("]", _) => groups.push((true, group.take().unwrap_or_default())),
+            // `]...`: the group before repeats.
+            ("...", None) => groups.iter_mut().last().into_iter().for_each(|(_, g)| {
+                g.push(w.to_owned());
+            }),
+            (w, Some(g)) => g.push(w.to_owned()),
+            (w, None) => groups.push((false, vec![w.to_owned()])),
+        }
+    }
+    usage_form(groups)
+}
+
+/// From SYNOPSIS: `.Op Fl n Ar var ...`, `.Ar file`, `.Cm run | reload`.
+fn usage_of_synopsis(page: &str) -> (Vec<String>, Vec<String>) {
+    let groups = section(page, "SYNOPSIS")
+        .into_iter()
+        .filter(|l| *l != ".Nm")
+        .map(|l| {
+            let optional = l.starts_with(".Op ");
+            let text = rendered(l.strip_prefix(".Op ").unwrap_or(l));
+            (
+                optional,
+                text.split_whitespace().map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+    usage_form(groups)
+}
+
+#[test]
+fn every_synopsis_is_the_usage_the_program_gives() {
+    let bins = [
+        ("pidfile-read", PIDFILE_READ),
+        ("sv-pid", SV_PID),
+        ("haproxy-sf", HAPROXY_SF),
+        ("haproxy-pid", HAPROXY_PID),
+        ("haproxy-reloads", HAPROXY_RELOADS),
+    ];
+    for (source, page) in PAGES {
+        let name = source.rsplit('/').next().unwrap().trim_end_matches(".rs");
+        let said = match bins.iter().find(|(n, _)| *n == name) {
+            Some((_, bin)) => run(cmd(bin).arg("--help")).out(),
+            None => {
+                let o = run(&mut std::process::Command::new(
+                    Path::new(ROOT).join(source),
+                ));
+                assert_eq!(o.code(), 100, "{o:?}");
+                o.stderr
+            }
+        };
+        let usage = said
+            .lines()
+            .find_map(|l| l.split_once("usage: ").map(|(_, u)| u))
+            .unwrap_or_else(|| panic!("{source}: no usage in {said:?}"));
+        assert_eq!(
+            usage_of_synopsis(&read(page)),
+            usage_of_help(usage),
+            "{page}'s SYNOPSIS is not `{usage}`"
+        );
+    }
 }
