@@ -376,9 +376,9 @@ fn listed(heads: &[String], parts: &[String]) -> bool {
     })
 }
 
-/// The library's error types that word themselves: each type's name,
-/// the literals of its `fn words`, and the functions that return it.
-fn worded_types() -> Vec<(String, String, Vec<String>)> {
+/// The library's error types that word themselves: each type's module
+/// and name, the body of its `fn words`, and the functions that return it.
+fn worded_types() -> Vec<(String, String, String, Vec<String>)> {
     let mut files = vec![];
     let mut dirs = vec![Path::new(ROOT).join("src")];
     while let Some(dir) = dirs.pop() {
@@ -387,12 +387,23 @@ fn worded_types() -> Vec<(String, String, Vec<String>)> {
             if path.is_dir() && !path.ends_with("bin") {
                 dirs.push(path);
             } else if path.extension().is_some_and(|x| x == "rs") {
-                files.push(std::fs::read_to_string(&path).unwrap());
+                let stem = path.file_stem().unwrap().to_str().unwrap();
+                let module = if stem == "mod" {
+                    path.parent()
+                        .unwrap()
+                        .file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                } else {
+                    stem
+                };
+                files.push((module.to_owned(), std::fs::read_to_string(&path).unwrap()));
             }
         }
     }
     let mut types = vec![];
-    for text in files {
+    for (module, text) in files {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             if !line.trim_start().starts_with("fn words(") && !line.contains(" fn words(") {
@@ -429,7 +440,7 @@ fn worded_types() -> Vec<(String, String, Vec<String>)> {
                     named.then(|| f.split(['(', '<']).next().unwrap_or_default().to_owned())
                 })
                 .collect();
-            types.push((owner, body, returning));
+            types.push((module.clone(), owner, body, returning));
         }
     }
     types
@@ -453,17 +464,17 @@ fn every_message_a_program_prints_is_in_its_diagnostics() {
         let text = read(source);
         let mut said = messages(source, &text);
         // The words of each library error the program names, or gets from
-        // a function it calls.
+        // a function it calls, in a module it names.
         let library = if source.ends_with(".rs") {
             worded_types()
         } else {
             vec![]
         };
-        for (owner, body, returning) in library {
+        for (module, owner, body, returning) in library {
             let calls = returning
                 .iter()
                 .any(|f| text.contains(&format!(".{f}(")) || text.contains(&format!("::{f}")));
-            if names(&text, &owner) || calls {
+            if names(&text, &module) && (names(&text, &owner) || calls) {
                 said.extend(messages(".rs", &body));
             }
         }
