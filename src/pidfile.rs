@@ -3,6 +3,7 @@
 //! write, at most 4096 bytes, one pid per line. Optionally consumed
 //! atomically, and optionally waited for.
 
+use crate::diag::{EXIT_NO_PID, Failure};
 use crate::number;
 use crate::pathname;
 use crate::pid::{self, PidList};
@@ -83,6 +84,38 @@ impl From<trust::Error> for Error {
                 removed: false,
             },
             trust::Error::Sys(e) => Error::Sys(e),
+        }
+    }
+}
+
+impl Error {
+    /// The error as the failure to read the pidfile at `path`.
+    pub fn on(self, path: &[u8]) -> Failed<'_> {
+        Failed { path, error: self }
+    }
+}
+
+/// A pidfile not read: refused (exit 1), or a call failed (111).
+pub struct Failed<'a> {
+    pub path: &'a [u8],
+    pub error: Error,
+}
+
+impl Failure for Failed<'_> {
+    fn words(&self) -> Vec<u8> {
+        match &self.error {
+            Error::Refused { why, removed } => {
+                let removed: &[u8] = if *removed { b" (removed)" } else { b"" };
+                [b"refusing ", self.path, b": ", &why.words(), removed].concat()
+            }
+            Error::Sys(e) => e.words(),
+        }
+    }
+
+    fn code(&self) -> i32 {
+        match &self.error {
+            Error::Refused { .. } => EXIT_NO_PID,
+            Error::Sys(e) => e.code(),
         }
     }
 }

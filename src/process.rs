@@ -48,9 +48,7 @@ impl Verdict {
         let dropping = [b"dropping pid ".as_slice(), &number::format(pid)].concat();
         let why: &[&[u8]] = match self {
             Verdict::Keep => return Vec::new(),
-            Verdict::NameUnknown => {
-                return b"/proc is not mounted: not checking process names".to_vec();
-            }
+            Verdict::NameUnknown => return NamesUnchecked.words(),
             Verdict::NoSuchProcess => &[b": no such process"],
             Verdict::Thread { tgid } => &[
                 b": it is a thread of process ",
@@ -63,6 +61,21 @@ impl Verdict {
         };
         [&[dropping.as_slice()], why].concat().concat()
     }
+}
+
+/// Vetting told to go on without names (IfNameUnknown::Skip) when /proc
+/// cannot give them: said once.
+pub struct NamesUnchecked;
+
+impl NamesUnchecked {
+    pub fn words(&self) -> Vec<u8> {
+        b"/proc is not mounted: not checking process names".to_vec()
+    }
+}
+
+/// Whether no process has this pid (nor any thread).
+pub fn gone(pid: u32) -> bool {
+    vet(pid, true, None) == Verdict::NoSuchProcess
 }
 
 /// Vetting that needed a name /proc cannot give, for the pid: exit 111.

@@ -92,6 +92,14 @@ fn a_started_master_has_loaded_workers_and_no_reload() {
         assert!(!m.latest_failed(), "{v}");
         // 2.5+ say [failed: N]; 2.4 does not.
         assert_eq!(m.failed, (*v != "2.4.0").then_some(0), "{v}");
+        // The master's version, whatever comes before it on its line.
+        for state in ["show-proc-started", "show-proc-failed"] {
+            let version = show_proc(v, state).version;
+            assert!(
+                version.starts_with(v.as_bytes()),
+                "{v} {state}: {version:?}"
+            );
+        }
     }
 }
 

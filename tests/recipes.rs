@@ -80,6 +80,12 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     // retries a failed request.
     let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
     let kept = Load::start(inst.port, Client::KeepAlive, 2, LOAD_LIMIT);
+    // The rate the machine gives: new-connection requests with no reload
+    // under way, 200 before each reload. The load must keep half of it
+    // through the reloads, so that a connection refused for a moment is
+    // likely to be tried (missed with probability e^-(rate x duration)).
+    let (mut calm, mut answered) = (Duration::ZERO, 0);
+    let (mut reloading, mut tried) = (Duration::ZERO, 0);
     let mut pids = vec![first];
     let mut times = Vec::new();
     let listeners = harness::listening_sockets(inst.port);
@@ -87,7 +93,13 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     for i in 1..=RELOADS {
         let version = format!("v{i}");
         inst.set_version(&version);
+        let (quiet, before) = (Instant::now(), load.counts().0);
+        wait_for("200 requests between two reloads", || {
+            load.counts().0 >= before + 200
+        });
+        (calm, answered) = (calm + quiet.elapsed(), answered + load.counts().0 - before);
         let start = Instant::now();
+        let counted = load.counts();
         let before = *pids.last().unwrap();
         // runit: every other handoff through `sv reload` (control/h),
         // which only starts the reload: then the test waits.
@@ -108,6 +120,13 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
         }
         pids.push(inst.wait_settled(&svc, &version));
         times.push(start.elapsed());
+        let (ok, failed) = load.counts();
+        let here = ok + failed - counted.0 - counted.1;
+        assert!(
+            here > 0,
+            "{kind:?} {mode:?} {i}: no request during the reload"
+        );
+        (reloading, tried) = (reloading + start.elapsed(), tried + here);
         // Handed over, never bound afresh: a new socket beside the old
         // one means the old one's queue is reset when it closes (haproxy
         // 2.4.0's master does that after a probe took its stats socket).
@@ -119,9 +138,12 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     }
     let stats = load.finish();
     assert_eq!(stats.failed, 0, "{kind:?} {mode:?}: {stats:?}");
+    let reloading_rate = tried as f64 / reloading.as_secs_f64();
+    let calm_rate = answered as f64 / calm.as_secs_f64();
     assert!(
-        stats.ok > RELOADS as u64,
-        "{kind:?}: too little load to prove anything: {stats:?}"
+        reloading_rate >= calm_rate / 2.0,
+        "{kind:?} {mode:?}: too little load to prove anything: {reloading_rate:.0} requests/s \
+         during the reloads, {calm_rate:.0} without: {stats:?}"
     );
     let kept = kept.finish();
     let closing_idle = harness::haproxy_version() >= (2, 6, 0);
@@ -151,6 +173,9 @@ fn reloads_under_load(kind: Kind, mode: Mode) {
     };
     assert_eq!(pids.len(), supervised, "{kind:?} {mode:?}: {pids:?}");
     times.sort();
+    eprintln!(
+        "{kind:?} {mode:?}: {reloading_rate:.0} requests/s during the reloads, {calm_rate:.0} without"
+    );
     eprintln!(
         "{kind:?} {mode:?}: {RELOADS} reloads, {} + {} keep-alive requests, {} + {} failed ({} keep-alive reads interrupted and read again); reload to settled: median {:?}, max {:?}",
         stats.ok + stats.failed,
@@ -202,9 +227,11 @@ fn ten_reloads_at_once_are_each_applied_in_turn() {
             let (inst, svc, first) = started(kind, mode, &mut procs);
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
             let before = (mode == Mode::MasterWorker).then(|| inst.master_reloads());
-            inst.set_version("v1");
-            let reloads: Vec<_> = (0..10)
-                .map(|_| {
+            // Each its own configuration, written just before it starts:
+            // reload K reads vK or a later one.
+            let reloads: Vec<_> = (1..=10)
+                .map(|k| {
+                    inst.set_version(&format!("v{k}"));
                     procs.spawn(
                         inst.reload_command()
                             .stdout(std::process::Stdio::piped())
@@ -212,11 +239,27 @@ fn ten_reloads_at_once_are_each_applied_in_turn() {
                     )
                 })
                 .collect();
-            for r in reloads {
-                let o = wait_output(r);
-                assert_eq!(o.code(), 0, "{kind:?} {mode:?}: {o:?}");
-            }
-            let last = inst.wait_settled(&svc, "v1");
+            // Each exit 0, the moment it is seen, is a configuration that
+            // serves: vK or a later one, never one before it.
+            let port = inst.port;
+            std::thread::scope(|scope| {
+                let waits: Vec<_> = reloads
+                    .into_iter()
+                    .map(|r| scope.spawn(move || (wait_output(r), common::haproxy::fetch(port))))
+                    .collect();
+                for (k, w) in (1..=10).zip(waits) {
+                    let (o, served) = w.join().unwrap();
+                    assert_eq!(o.code(), 0, "{kind:?} {mode:?} reload {k}: {o:?}");
+                    let served = served
+                        .ok()
+                        .and_then(|v| v.strip_prefix('v')?.parse::<u32>().ok());
+                    assert!(
+                        served.is_some_and(|v| v >= k),
+                        "{kind:?} {mode:?} reload {k} exited 0 with v{served:?} serving: {o:?}"
+                    );
+                }
+            });
+            let last = inst.wait_settled(&svc, "v10");
             match before {
                 // Not one lost: the master did ten reloads.
                 Some(n) => assert_eq!(inst.master_reloads(), n + 10, "{kind:?}"),
@@ -477,18 +520,20 @@ fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy
 /// next, and is verified.
 #[test]
 fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
-    let backend = slow_backend(Duration::from_secs(2)).expect("a backend");
     for kind in ALL {
+        // Holds /slow until released (LOAD_LIMIT at most, whatever goes
+        // wrong): the old haproxy drains it until the copy is stopped.
+        let backend = slow_backend(LOAD_LIMIT).expect("a backend");
         let mut procs = Procs::new();
         let inst = Install::with_mode(kind, Mode::Handoff, "v0");
         inst.set_version_with_slow_backend("v0", backend.port);
         let svc = inst.start(&mut procs);
         let first = inst.wait_settled(&svc, "v0");
-        // A request the old haproxy drains for 2 s: time to stop the
-        // copy before the old one exits and ./run starts again.
+        // A request the old haproxy drains, so that it exits, and ./run
+        // starts again, only once the copy is stopped.
         let held = backend.received();
         let port = inst.port;
-        let slow = std::thread::spawn(move || fetch_path(port, "/slow", Duration::from_secs(30)));
+        let slow = std::thread::spawn(move || fetch_path(port, "/slow", LOAD_LIMIT));
         wait_for("the slow request to reach the backend", || {
             backend.received() > held
         });
@@ -511,6 +556,13 @@ fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
         assert_eq!(inst.daemonized_copy(), copy, "{kind:?}");
         // SAFETY: kill(2) on the haproxy this test's reload started.
         unsafe { libc::kill(copy as i32, libc::SIGSTOP) };
+        wait_for("the copy to stop", || {
+            std::fs::read_to_string(format!("/proc/{copy}/stat"))
+                .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('T')))
+        });
+        // The old haproxy's last request answered: it exits, and ./run
+        // starts again.
+        backend.release();
         // A ./run gave up on the copy: its question on the stats socket
         // went unanswered (or, had it been asked before the stop, the new
         // haproxy's -x did).

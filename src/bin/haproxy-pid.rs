@@ -14,7 +14,7 @@ use pidchain::getopt::{Getopt, Opt};
 use pidchain::haproxy::info;
 use pidchain::haproxy::socket::{self, QueryError};
 use pidchain::pid::{self, PidList};
-use pidchain::process::{self, Verdict};
+use pidchain::process;
 use pidchain::{number, usage};
 
 use std::time::Duration;
@@ -67,7 +67,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             (Ok(Ok(p)), None) => break p,
             (Ok(Ok(p)), Some(e)) if p == e => break p,
             // An exited pid never answers: no use waiting for it.
-            (_, Some(e)) if exited(e) => gone(e, shown),
+            (_, Some(e)) if process::gone(e) => gone(e, shown),
             _ if waiter.pause() => last = Some(seen),
             // Only no listener at all: whatever accepted the question may
             // hold the listeners, and a cold start would run beside it.
@@ -89,10 +89,6 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
         }
     };
     chain::hand_on(&PROG, &mut env, var, &PidList::from_pid(answering), tail)
-}
-
-fn exited(pid: u32) -> bool {
-    matches!(process::vet(pid, true, None), Verdict::NoSuchProcess)
 }
 
 fn gone(pid: u32, socket: &[u8]) -> ! {

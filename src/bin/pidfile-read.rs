@@ -10,7 +10,7 @@ use pidchain::diag::{EXIT_NO_PID, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::PidList;
-use pidchain::pidfile::{self, Content, Error, Invalid, Wait};
+use pidchain::pidfile::{self, Content, Invalid, Wait};
 use pidchain::process::{self, IfNameUnknown, Verdict};
 use pidchain::usage;
 
@@ -78,14 +78,7 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             no_pid(msg)
         }
-        Err(Error::Sys(e)) => PROG.fail(&e),
-        Err(Error::Refused { why, removed }) => {
-            let removed: &[u8] = if removed { b" (removed)" } else { b"" };
-            PROG.die(
-                EXIT_NO_PID,
-                &[b"refusing ", path, b": ", &why.words(), removed],
-            )
-        }
+        Err(e) => PROG.fail(&e.on(path)),
     };
     if (alive || name.is_some()) && !pids.is_empty() {
         let told = |p, verdict: &Verdict| PROG.warn(&[&verdict.words(p, name)]);

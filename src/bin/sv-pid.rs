@@ -8,12 +8,11 @@
 
 use pidchain::argv::Argv;
 use pidchain::chain;
-use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Prog};
+use pidchain::diag::{EXIT_GONE, EXIT_NO_PID, Failure, Prog};
 use pidchain::env::Environ;
 use pidchain::getopt::{Getopt, Opt};
 use pidchain::pid::{self, PidList};
 use pidchain::supervise::{self, Error, Observation, State};
-use pidchain::sys::SysError;
 use pidchain::wait::Waiter;
 use pidchain::{number, pathname, usage};
 
@@ -97,11 +96,10 @@ fn run(argv: Argv<'static>, mut env: Environ) -> ! {
             }
             // An untrustworthy status file: exit 1, or a warning with -o.
             Err(e) => {
-                let why = untrusted(&e).unwrap_or_else(|s| PROG.fail(s));
-                if !optional {
-                    PROG.die(EXIT_NO_PID, &[&why]);
+                if !optional || matches!(e, Error::Sys(_)) {
+                    PROG.fail(&e);
                 }
-                PROG.warn(&[b"ignoring ", &why]);
+                PROG.warn(&[b"ignoring ", &e.words()]);
                 break PidList::new();
             }
         };
@@ -143,21 +141,4 @@ fn not_supervised_by_it(pid: u32, parent: Option<u32>) -> Vec<u8> {
         ]
         .concat(),
     }
-}
-
-/// What is wrong with a service directory's state, in words; a failed
-/// call is not the state's fault.
-fn untrusted(e: &Error) -> Result<Vec<u8>, &SysError> {
-    let (what, path, why): (&[u8], &[u8], Vec<u8>) = match e {
-        Error::Distrusted { path, why } => (b"status file ", path, why.words()),
-        Error::Invalid { path, why } => (b"status file ", path, why.0.as_bytes().to_vec()),
-        Error::Unsteady { path } => (
-            b"status file ",
-            path,
-            b"it keeps changing while being read".to_vec(),
-        ),
-        Error::ControlNotFifo { path } => (b"control ", path, b"it is not a FIFO".to_vec()),
-        Error::Sys(e) => return Err(e),
-    };
-    Ok([b"invalid ".as_slice(), what, path, b": ", &why].concat())
 }

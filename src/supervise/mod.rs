@@ -10,6 +10,7 @@ pub mod lock;
 pub mod runit;
 pub mod s6;
 
+use crate::diag::{EXIT_NO_PID, EXIT_SYSTEM, Failure};
 use crate::pathname;
 use crate::sys::{self, Call, SysError};
 use crate::trust::{self, Distrust};
@@ -236,6 +237,32 @@ pub enum Error {
         path: Vec<u8>,
     },
     Sys(SysError),
+}
+
+/// What is wrong with a service directory's state: exit 1; a failed call
+/// is not the state's fault: 111.
+impl Failure for Error {
+    fn words(&self) -> Vec<u8> {
+        let (what, path, why): (&[u8], &[u8], Vec<u8>) = match self {
+            Error::Distrusted { path, why } => (b"status file ", path, why.words()),
+            Error::Invalid { path, why } => (b"status file ", path, why.0.as_bytes().to_vec()),
+            Error::Unsteady { path } => (
+                b"status file ",
+                path,
+                b"it keeps changing while being read".to_vec(),
+            ),
+            Error::ControlNotFifo { path } => (b"control ", path, b"it is not a FIFO".to_vec()),
+            Error::Sys(e) => return e.words(),
+        };
+        [b"invalid ".as_slice(), what, path, b": ", &why].concat()
+    }
+
+    fn code(&self) -> i32 {
+        match self {
+            Error::Sys(_) => EXIT_SYSTEM,
+            _ => EXIT_NO_PID,
+        }
+    }
 }
 
 /// Reads the status of the service in `dir`, then checks that a
