@@ -6,10 +6,10 @@
 //! none; the rest are downtime the fault itself causes, measured.
 
 mod common;
+use common::gate::Gate;
 use common::haproxy::{Client, Install, Load};
 use common::supervisors::{ALL, Kind, Service};
 use common::*;
-use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -110,55 +110,6 @@ fn daemonized_copy_killed_during_the_handoff() {
         load,
         "v1",
     );
-}
-
-/// Holds a reload at the `nth` call of `command`: a shim of that name,
-/// first in the reload's PATH, marks the gate reached and waits until the
-/// test opens it (a FIFO), then execs the real command.
-struct Gate {
-    dir: tempfile::TempDir,
-}
-
-impl Gate {
-    fn new(inst: &Install, command: &str, nth: u32) -> Gate {
-        let dir = tempdir();
-        let fifo = dir.path().join("gate");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
-            .expect("mkfifo");
-        let d = dir.path().display();
-        let shim = format!(
-            "#!/bin/sh\n\
-             n=$(( $(cat '{d}/count' 2>/dev/null || echo 0) + 1 ))\n\
-             echo \"$n\" > '{d}/count'\n\
-             if [ \"$n\" -eq {nth} ]; then : > '{d}/reached'; : < '{d}/gate'; fi\n\
-             exec '{}' \"$@\"\n",
-            inst.which(command).display()
-        );
-        write_file(&dir.path().join(command), shim.as_bytes(), 0o755);
-        Gate { dir }
-    }
-
-    fn reached(&self) -> bool {
-        self.dir.path().join("reached").exists()
-    }
-
-    /// Lets the held command go on. The shim marks the gate reached just
-    /// before it opens the FIFO for reading: a non-blocking open for
-    /// writing finds it there once it is, and not a moment before.
-    fn open(&self) {
-        wait_for("the gate's shim to wait on its FIFO", || self.release());
-    }
-
-    /// Lets the held command go on if it still waits (it may have been
-    /// killed meanwhile); whether it did.
-    fn release(&self) -> bool {
-        let fifo = self.dir.path().join("gate");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-            .is_ok()
-    }
 }
 
 #[test]
