@@ -171,7 +171,9 @@ fn reload_killed_midway() {
         inst.set_version("v1");
         let gate = Gate::new(&inst, command, nth);
         let said = gate.dir.path().join("stderr");
-        let mut reload = procs.spawn(
+        // Not procs.spawn, whose tag would replace the Install's: by that
+        // tag the reload's children are found (and killed with the Install).
+        let mut reload = spawn(
             inst.reload_command_with_first_in_path(gate.dir.path())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::fs::File::create(&said).expect("the reload's stderr")),
