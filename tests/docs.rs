@@ -513,12 +513,18 @@ fn exit_codes(source: &str, text: &str) -> Vec<u32> {
             codes.extend([126, 127]);
         }
     } else {
-        let mut subshell = false;
+        // A subshell's exits, and those of a step run apart (a function
+        // whose comment ends "Not for use by hand."), are their caller's
+        // to read, not the command's.
+        let (mut subshell, mut step, mut apart) = (false, false, false);
         for line in text.lines().map(str::trim) {
             match line {
                 "(" => subshell = true,
                 ")" => subshell = false,
-                _ if subshell || line.starts_with('#') => {}
+                _ if line.ends_with("Not for use by hand.") => apart = true,
+                _ if apart && line.ends_with("() {") => (step, apart) = (true, false),
+                "}" if step => step = false,
+                _ if subshell || step || line.starts_with('#') => {}
                 _ => {
                     for (at, _) in line.match_indices("exit ") {
                         let n = line[at + 5..].split(|c: char| !c.is_ascii_digit()).next();

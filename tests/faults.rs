@@ -6,10 +6,10 @@
 //! none; the rest are downtime the fault itself causes, measured.
 
 mod common;
+use common::gate::Gate;
 use common::haproxy::{Client, Install, Load};
 use common::supervisors::{ALL, Kind, Service};
 use common::*;
-use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -112,55 +112,6 @@ fn daemonized_copy_killed_during_the_handoff() {
     );
 }
 
-/// Holds a reload at the `nth` call of `command`: a shim of that name,
-/// first in the reload's PATH, marks the gate reached and waits until the
-/// test opens it (a FIFO), then execs the real command.
-struct Gate {
-    dir: tempfile::TempDir,
-}
-
-impl Gate {
-    fn new(inst: &Install, command: &str, nth: u32) -> Gate {
-        let dir = tempdir();
-        let fifo = dir.path().join("gate");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
-            .expect("mkfifo");
-        let d = dir.path().display();
-        let shim = format!(
-            "#!/bin/sh\n\
-             n=$(( $(cat '{d}/count' 2>/dev/null || echo 0) + 1 ))\n\
-             echo \"$n\" > '{d}/count'\n\
-             if [ \"$n\" -eq {nth} ]; then : > '{d}/reached'; : < '{d}/gate'; fi\n\
-             exec '{}' \"$@\"\n",
-            inst.which(command).display()
-        );
-        write_file(&dir.path().join(command), shim.as_bytes(), 0o755);
-        Gate { dir }
-    }
-
-    fn reached(&self) -> bool {
-        self.dir.path().join("reached").exists()
-    }
-
-    /// Lets the held command go on. The shim marks the gate reached just
-    /// before it opens the FIFO for reading: a non-blocking open for
-    /// writing finds it there once it is, and not a moment before.
-    fn open(&self) {
-        wait_for("the gate's shim to wait on its FIFO", || self.release());
-    }
-
-    /// Lets the held command go on if it still waits (it may have been
-    /// killed meanwhile); whether it did.
-    fn release(&self) -> bool {
-        let fifo = self.dir.path().join("gate");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-            .is_ok()
-    }
-}
-
 #[test]
 fn reload_killed_midway() {
     // Killed (the script's own pid, as a timeout or an impatient operator
@@ -220,7 +171,9 @@ fn reload_killed_midway() {
         inst.set_version("v1");
         let gate = Gate::new(&inst, command, nth);
         let said = gate.dir.path().join("stderr");
-        let mut reload = procs.spawn(
+        // Not procs.spawn, whose tag would replace the Install's: by that
+        // tag the reload's children are found (and killed with the Install).
+        let mut reload = spawn(
             inst.reload_command_with_first_in_path(gate.dir.path())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::fs::File::create(&said).expect("the reload's stderr")),

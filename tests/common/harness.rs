@@ -92,7 +92,7 @@ pub fn point_recipe(
     Ok(())
 }
 
-/// `examples/haproxy.cfg` from `examples`, with `rundir` for /run/haproxy,
+/// `examples/haproxy.cfg` from `examples`, with `rundir` for /run/pidchain/haproxy,
 /// `port` for the listener, answering `version`.
 pub fn config(examples: &Path, rundir: &Path, port: u16, version: &str) -> Result<String, String> {
     let mut cfg =
@@ -107,7 +107,7 @@ pub fn config(examples: &Path, rundir: &Path, port: u16, version: &str) -> Resul
         cfg = cfg.replace(IDLE_CLOSE, "");
     }
     Ok(cfg
-        .replace("/run/haproxy", &rundir.to_string_lossy())
+        .replace("/run/pidchain/haproxy", &rundir.to_string_lossy())
         .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
         .replace("served by pidchain", version))
 }

@@ -98,6 +98,7 @@ pub fn cmd(bin: &str) -> Command {
     c
 }
 
+pub mod gate;
 pub mod haproxy;
 pub mod harness;
 pub mod peer;
