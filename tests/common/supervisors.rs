@@ -62,32 +62,12 @@ impl Service {
 
     pub fn start_with_path(procs: &mut Procs, kind: Kind, dir: &Path, path: &OsStr) -> Service {
         let dir = dir.canonicalize().unwrap();
-        let log = dir.with_extension("log");
-        let out = std::fs::File::create(&log).unwrap();
-        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
         let (program, package) = match kind {
             Kind::Runit => ("runsv", "runit"),
             Kind::S6 => ("s6-supervise", "s6"),
             Kind::Daemontools => ("supervise", "daemontools"),
         };
-        require(program, package);
-        let supervisor = procs.start(
-            Command::new(program)
-                .arg(&dir)
-                .env("PATH", path)
-                .stdout(stdio())
-                .stderr(stdio()),
-        );
-        let s = Service {
-            kind,
-            dir,
-            supervisor,
-            log,
-        };
-        wait_for("the supervisor to report a state", || {
-            s.status_text().is_some()
-        });
-        s
+        Service::supervised_by(procs, kind, (program, package), &dir.clone(), dir, path)
     }
 
     /// s6-svscan or svscan on a scan directory beside `dir` that links to
@@ -99,18 +79,31 @@ impl Service {
         std::fs::create_dir_all(&scan).unwrap();
         let name = dir.file_name().unwrap();
         std::os::unix::fs::symlink(&dir, scan.join(name)).unwrap();
-        let log = dir.with_extension("log");
-        let out = std::fs::File::create(&log).unwrap();
-        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
-        let (program, package) = match kind {
+        let scanner = match kind {
             Kind::Runit => panic!("runsv starts log/ itself: Service::start"),
             Kind::S6 => ("s6-svscan", "s6"),
             Kind::Daemontools => ("svscan", "daemontools"),
         };
+        Service::supervised_by(procs, kind, scanner, &scan, dir, path)
+    }
+
+    /// `program` (from `package`) started on `arg`, its output beside
+    /// `dir`, until the supervisor of `dir` reports a state.
+    fn supervised_by(
+        procs: &mut Procs,
+        kind: Kind,
+        (program, package): (&str, &str),
+        arg: &Path,
+        dir: PathBuf,
+        path: &OsStr,
+    ) -> Service {
+        let log = dir.with_extension("log");
+        let out = std::fs::File::create(&log).unwrap();
+        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
         require(program, package);
         let supervisor = procs.start(
             Command::new(program)
-                .arg(&scan)
+                .arg(arg)
                 .env("PATH", path)
                 .stdout(stdio())
                 .stderr(stdio()),
