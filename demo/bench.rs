@@ -13,6 +13,7 @@
 use crate::harness::slow_backend;
 use crate::service::{Service, interrupted, median_p99, wait, without_socket_transfer};
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +40,9 @@ enum Method {
     MasterWorker,
     /// examples/runit/haproxy-mw: the verified master-worker reload.
     MasterWorkerVerified,
+    /// The same, without its probe: the master asked on its CLI alone
+    /// (`haproxy-reloads -r`), to weigh what the probe costs.
+    MasterWorkerNoProbe,
 }
 
 /// pidchain 0.1's runit reload, for comparison (paths set as in the recipe).
@@ -75,13 +79,14 @@ impl Method {
             Method::OldHandoff => "pidchain 0.1 handoff -x, runit".into(),
             Method::MasterWorker => "master-worker, bare sv 2, runit".into(),
             Method::MasterWorkerVerified => "pidchain master-worker, runit".into(),
+            Method::MasterWorkerNoProbe => "master-worker, haproxy-reloads -r alone, runit".into(),
         }
     }
 
     /// haproxy processes of one configuration once it has settled.
     fn expected(self) -> usize {
         match self {
-            Method::MasterWorker | Method::MasterWorkerVerified => 2,
+            Method::MasterWorker | Method::MasterWorkerVerified | Method::MasterWorkerNoProbe => 2,
             _ => 1,
         }
     }
@@ -108,11 +113,12 @@ const METHODS: [Method; 8] = [
 
 /// The large configuration: 3000 backends and a 200,000-line map.
 const LARGE: (usize, usize) = (200_000, 3000);
-const LARGE_METHODS: [Method; 4] = [
+const LARGE_METHODS: [Method; 5] = [
     Method::HandoffCheckFirst,
     handoff("runit", "runsv", true),
     Method::MasterWorker,
     Method::MasterWorkerVerified,
+    Method::MasterWorkerNoProbe,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -273,9 +279,14 @@ pub fn main(reloads: usize) -> Result<(), String> {
         };
         let (before, after, bare) = (&large[0], &large[1], &large[2]);
         let (r_before, r_after) = (ratio(before, bare), ratio(after, bare));
+        let exit = |r: &Row| median_p99(r.exit.clone()).0;
+        let probe = exit(&large[3]) / exit(&large[4]).max(0.001);
         print_rows(large);
         println!(
             "new med against bare sv 2: handoff with -c first (0.2) {r_before:.2}x, without (0.3+) {r_after:.2}x"
+        );
+        println!(
+            "exit med of the verified master-worker reload, with its probe against without: {probe:.2}x"
         );
     }
     if !migrate.is_empty() {
@@ -414,6 +425,19 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
             s.install_recipe_from("runit", "haproxy-mw")?;
             "runsv"
         }
+        Method::MasterWorkerNoProbe => {
+            s.install_recipe_from("runit", "haproxy-mw")?;
+            let master = s.rundir.join("master.sock");
+            let p = s.svc.join("reload");
+            let script = format!(
+                "#!/bin/sh\nexec haproxy-reloads -r -w 30000 '{}' >/dev/null\n",
+                master.display()
+            );
+            std::fs::write(&p, script)
+                .and_then(|()| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)))
+                .map_err(|e| e.to_string())?;
+            "runsv"
+        }
         Method::OldHandoff => {
             s.install_recipe("runit")?;
             let script = OLD_RELOAD
@@ -426,7 +450,7 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
         Method::HandoffCheckFirst => {
             s.install_recipe("runit")?;
             s.with_handoff_variant(|text| {
-                let locked = "  flock 9 || exit 111\n";
+                let locked = "  lock\n";
                 let check = "  \"$HAPROXY\" -c -f \"$CONFIG\" >/dev/null || fail \"invalid configuration $CONFIG\"\n";
                 if !text.contains(locked) {
                     return Err("haproxy-handoff takes no lock".into());
@@ -572,7 +596,7 @@ fn run_one(method: Method, client: Client, reloads: usize, setup: Setup) -> Resu
             }
             Method::HandoffCheckFirst => s.handed_over(&version).is_some(),
             Method::MasterWorker => s.haproxies().len() == 2 && s.log_count("Former worker") >= i,
-            Method::MasterWorkerVerified => s.haproxies().len() == 2,
+            Method::MasterWorkerVerified | Method::MasterWorkerNoProbe => s.haproxies().len() == 2,
         };
         if wait("steady state", limit, || settled(&s).then_some(())).is_err() {
             if interrupted() {
