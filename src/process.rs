@@ -368,38 +368,6 @@ ShdPnd:\t0000000000000800\nSigBlk:\t0000000000300a01\nSigIgn:\t0000000000001000\
         assert_eq!(parse_signals(b"SigBlk:\t0\n"), None);
     }
 
-    #[test]
-    fn signals_of_a_process_that_blocks_one() {
-        use std::os::unix::process::CommandExt;
-        let mut sleeper = std::process::Command::new("sleep");
-        sleeper.arg("1000");
-        // SAFETY: sigprocmask(2) only, between fork and exec.
-        unsafe {
-            sleeper.pre_exec(|| {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGUSR2);
-                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                Ok(())
-            })
-        };
-        let mut child = sleeper.spawn().unwrap();
-        let pid = child.id();
-        let held = |s: &[libc::c_int]| signals(pid).is_some_and(|x| x.held(s));
-        // Blocked, not yet pending: not held.
-        let not_yet = !held(&[libc::SIGUSR2]);
-        kill(Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGUSR2).unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !held(&[libc::SIGUSR2]) && std::time::Instant::now() < deadline {
-            std::thread::yield_now();
-        }
-        let now = (held(&[libc::SIGUSR2]), held(&[libc::SIGHUP]));
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(not_yet, "held before it was sent");
-        assert_eq!(now, (true, false), "SIGUSR2 sent and blocked");
-    }
-
     fn own_comm() -> Vec<u8> {
         let mut comm = [0u8; 64];
         sys::read_file(c"/proc/thread-self/comm", &mut comm)

@@ -3,7 +3,6 @@
 mod common;
 use common::peer::{self, Peer, Reply};
 use common::*;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -424,20 +423,7 @@ fn a_master_that_blocks_the_reload_signal_is_named_before_the_deadline() {
     // them stands for the master, a fake peer for its CLI.
     let d = tempdir();
     let mut procs = Procs::new();
-    let mut sleeper = Command::new("sleep");
-    sleeper.arg("1000");
-    // SAFETY: sigprocmask(2) only, between fork and exec.
-    unsafe {
-        sleeper.pre_exec(|| {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGUSR2);
-            libc::sigaddset(&mut set, libc::SIGHUP);
-            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            Ok(())
-        })
-    };
-    let master = procs.start(&mut sleeper);
+    let master = procs.start(&mut sleeper_blocking(&[libc::SIGUSR2, libc::SIGHUP]));
     let show_proc = format!(
         "#<PID>          <type>          <reloads>       <uptime>        <version>      \n\
          {master}           master          1 [failed: 1]   0d00h00m04s     3.3.0-7832fb21f\n\

@@ -152,3 +152,22 @@ fn signals_and_descriptors_reach_the_program_untouched() {
         }
     }
 }
+
+/// pidchain::process::signals reads a real process's mask and pending
+/// signals: a child that blocks SIGUSR2 holds it once sent, and only it.
+#[test]
+fn signals_of_a_process_that_blocks_one() {
+    use pidchain::process::signals;
+    let mut procs = Procs::new();
+    let pid = procs.start(&mut sleeper_blocking(&[libc::SIGUSR2]));
+    let held = |s: &[libc::c_int]| signals(pid).is_some_and(|x| x.held(s));
+    wait_for("the sleeper to exec", || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "sleep")
+    });
+    // Blocked, not yet pending: not held.
+    assert!(!held(&[libc::SIGUSR2]), "held before it was sent");
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGUSR2) };
+    wait_for("SIGUSR2 held", || held(&[libc::SIGUSR2]));
+    assert!(!held(&[libc::SIGHUP]), "SIGHUP was not sent");
+}

@@ -436,3 +436,26 @@ impl Drop for NamedThread {
         }
     }
 }
+
+/// `sleep 1000` with `signals` blocked: a process that holds them pending
+/// once sent, as a master that blocks its reload signals does.
+pub fn sleeper_blocking(signals: &[libc::c_int]) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut sleeper = Command::new("sleep");
+    sleeper.arg("1000");
+    let signals = signals.to_vec();
+    // SAFETY: sigemptyset, sigaddset and sigprocmask(2) only, between
+    // fork and exec.
+    unsafe {
+        sleeper.pre_exec(move || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &s in &signals {
+                libc::sigaddset(&mut set, s);
+            }
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        })
+    };
+    sleeper
+}
