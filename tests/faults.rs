@@ -8,7 +8,7 @@
 mod common;
 use common::gate::Gate;
 use common::haproxy::{Client, Install, Load};
-use common::supervisors::{ALL, Kind, Service};
+use common::supervisors::{ALL, Kind, Service, under_test};
 use common::*;
 use std::process::Command;
 use std::time::Duration;
@@ -235,7 +235,7 @@ fn reload_killed_midway() {
 
 #[test]
 fn supervisor_killed_then_restarted() {
-    for kind in ALL {
+    for kind in under_test(&ALL) {
         let mut procs = Procs::new();
         let inst = Install::new(kind, "v0");
         let svc = inst.start(&mut procs);
@@ -579,7 +579,7 @@ fn command_at(
 
 #[test]
 fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
-    for (kind, point) in ALL.into_iter().flat_map(|k| {
+    for (kind, point) in under_test(&ALL).into_iter().flat_map(|k| {
         [
             Point::BeforeTheCopy,
             Point::CopyBesideTheOld,
@@ -645,7 +645,7 @@ fn down_and_exit(svc: &Service) {
 
 #[test]
 fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
-    for kind in ALL {
+    for kind in under_test(&ALL) {
         let (inst, svc, _procs, load, o, _, took) =
             command_during_the_drain(kind, |svc, _| down_and_exit(svc));
         assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
@@ -676,7 +676,7 @@ fn exit_during_the_drain_stops_every_haproxy_and_the_reload() {
 /// has no exit without a down.)
 #[test]
 fn exit_alone_during_the_drain_stops_the_copy_once_the_old_haproxy_is_gone() {
-    for kind in [Kind::S6, Kind::Daemontools] {
+    for kind in under_test(&[Kind::S6, Kind::Daemontools]) {
         let (inst, svc, mut procs, load, o, old, _) =
             command_during_the_drain(kind, |svc, backend| {
                 let tool = if svc.kind == Kind::S6 {
@@ -749,10 +749,11 @@ fn term_or_restart(svc: &Service, restart: bool) {
 
 #[test]
 fn term_or_restart_during_the_drain_still_ends_with_one_supervised_haproxy() {
-    let cases = ALL
-        .map(|k| (k, false))
-        .into_iter()
-        .chain([(Kind::Runit, true), (Kind::S6, true)]);
+    let cases = under_test(&ALL).into_iter().map(|k| (k, false)).chain(
+        under_test(&[Kind::Runit, Kind::S6])
+            .into_iter()
+            .map(|k| (k, true)),
+    );
     for (kind, restart) in cases {
         let (inst, svc, _procs, load, o, old, _) =
             command_during_the_drain(kind, |svc, _| term_or_restart(svc, restart));

@@ -7,7 +7,7 @@
 
 mod common;
 use common::haproxy::{Client, Install, Load, Mode, fetch_path, slow_backend};
-use common::supervisors::{ALL, Kind, Service};
+use common::supervisors::{ALL, Kind, Service, under_test};
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -222,7 +222,7 @@ fn daemontools_master_worker_reloads_under_load() {
 #[test]
 fn ten_reloads_at_once_are_each_applied_in_turn() {
     for mode in MODES {
-        for kind in ALL {
+        for kind in under_test(&ALL) {
             let mut procs = Procs::new();
             let (inst, svc, first) = started(kind, mode, &mut procs);
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
@@ -275,7 +275,7 @@ fn ten_reloads_at_once_are_each_applied_in_turn() {
 #[test]
 fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
     for mode in MODES {
-        for kind in ALL {
+        for kind in under_test(&ALL) {
             let mut procs = Procs::new();
             let (inst, svc, pid) = started(kind, mode, &mut procs);
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
@@ -283,6 +283,14 @@ fn a_broken_configuration_fails_the_reload_and_the_old_process_serves_on() {
             let o = inst.reload();
             assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
             assert!(o.stderr.contains(": fatal: invalid configuration"), "{o:?}");
+            // haproxy's own alert, naming the file and line, before it.
+            let at = format!("parsing [{}:2]", inst.config.display());
+            assert!(
+                o.stderr
+                    .lines()
+                    .any(|l| l.starts_with("[ALERT]") && l.contains(&at)),
+                "{kind:?} {mode:?}: {o:?}"
+            );
             assert_eq!(
                 inst.settled(&svc, "v0"),
                 Ok(pid),
@@ -306,7 +314,7 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port();
     for mode in MODES {
-        for kind in ALL {
+        for kind in under_test(&ALL) {
             let mut procs = Procs::new();
             let (inst, svc, pid) = started(kind, mode, &mut procs);
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
@@ -382,7 +390,7 @@ fn a_master_worker_reload_needs_the_workers_stats_socket() {
 #[test]
 fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
     for mode in MODES {
-        for kind in ALL {
+        for kind in under_test(&ALL) {
             let mut procs = Procs::new();
             let (inst, svc, _) = started(kind, mode, &mut procs);
             svc.command('d');
@@ -411,7 +419,7 @@ fn a_reload_while_the_service_is_down_fails_and_starts_nothing() {
 fn slow_requests_in_flight_across_back_to_back_reloads() {
     let backend = slow_backend(Duration::from_secs(2)).expect("a backend");
     for mode in MODES {
-        for kind in ALL {
+        for kind in under_test(&ALL) {
             let mut procs = Procs::new();
             let inst = Install::with_mode(kind, mode, "v0");
             inst.set_version_with_slow_backend("v0", backend.port);
@@ -454,7 +462,7 @@ fn slow_requests_in_flight_across_back_to_back_reloads() {
 
 #[test]
 fn a_stale_handoff_pidfile_never_gets_an_unrelated_process_signalled() {
-    for kind in ALL {
+    for kind in under_test(&ALL) {
         let mut procs = Procs::new();
         let (inst, svc, _) = started(kind, Mode::Handoff, &mut procs);
         // A live process that is not haproxy, whose pid a stale pidfile names.
@@ -486,7 +494,7 @@ fn a_stale_handoff_pidfile_never_gets_an_unrelated_process_signalled() {
 
 #[test]
 fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy() {
-    for kind in ALL {
+    for kind in under_test(&ALL) {
         let mut procs = Procs::new();
         let (inst, svc, first) = started(kind, Mode::Handoff, &mut procs);
         inst.set_version("v1");
@@ -520,7 +528,7 @@ fn the_daemonized_copy_killed_mid_handoff_still_ends_with_one_supervised_haproxy
 /// next, and is verified.
 #[test]
 fn a_copy_that_stalls_mid_handoff_is_taken_over_by_the_next_run() {
-    for kind in ALL {
+    for kind in under_test(&ALL) {
         // Holds /slow until released (LOAD_LIMIT at most, whatever goes
         // wrong): the old haproxy drains it until the copy is stopped.
         let backend = slow_backend(LOAD_LIMIT).expect("a backend");

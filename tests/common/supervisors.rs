@@ -17,6 +17,38 @@ pub enum Kind {
 
 pub const ALL: [Kind; 3] = [Kind::Runit, Kind::S6, Kind::Daemontools];
 
+/// Of `kinds`, those a test runs under: all of them, unless
+/// PIDCHAIN_SUPERVISORS names some (`runit`, `s6`, `daemontools`,
+/// comma-separated), and then the first of `kinds` when it names none of
+/// them. `make check-versions` names one supervisor per haproxy version,
+/// in turn: what a supervisor does does not depend on haproxy's version,
+/// and `cargo test` runs every test under every supervisor.
+pub fn under_test(kinds: &[Kind]) -> Vec<Kind> {
+    let Some(named) = std::env::var_os("PIDCHAIN_SUPERVISORS") else {
+        return kinds.to_vec();
+    };
+    let named = named.to_str().expect("PIDCHAIN_SUPERVISORS: not UTF-8");
+    let named: Vec<Kind> = named
+        .split(',')
+        .map(|n| match n {
+            "runit" => Kind::Runit,
+            "s6" => Kind::S6,
+            "daemontools" => Kind::Daemontools,
+            _ => panic!("PIDCHAIN_SUPERVISORS: unknown supervisor {n:?}"),
+        })
+        .collect();
+    let picked: Vec<Kind> = kinds
+        .iter()
+        .copied()
+        .filter(|k| named.contains(k))
+        .collect();
+    if picked.is_empty() {
+        kinds[..1].to_vec()
+    } else {
+        picked
+    }
+}
+
 /// What each needs from Debian, said when a tool is missing.
 pub fn require(tool: &str, package: &str) {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
