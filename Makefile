@@ -13,6 +13,8 @@ PROGS = pidfile-read haproxy-sf sv-pid haproxy-pid haproxy-reloads
 # The reload logic, one command per mode, that the service directories in
 # examples/ call: installed beside the programs, upgraded with them.
 RECIPES = haproxy-handoff haproxy-master
+# What they share, sourced from PATH: not a command (mode 644).
+RECIPES_SHARED = pidchain-reload.sh
 MAN1 = $(PROGS:%=man/%.1)
 MAN7 = man/pidchain.7
 MAN8 = $(RECIPES:%=man/%.8)
@@ -52,7 +54,7 @@ check:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	mandoc -Tlint -Wwarning man/*.[1-8]
-	shellcheck -s sh recipes/* tests/check-versions $$(grep -rlE '^#!/bin/sh' examples)
+	shellcheck -s sh -x recipes/* tests/check-versions $$(grep -rlE '^#!/bin/sh' examples)
 	$(CARGO) test --locked
 	# The .deb and the static tarball, installed and unpacked (root: dpkg).
 	$(MAKE) deb dist
@@ -77,6 +79,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS); do install -m 755 $(BUILT)/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for r in $(RECIPES); do install -m 755 recipes/$$r $(DESTDIR)$(BINDIR)/$$r; done
+	install -m 644 recipes/$(RECIPES_SHARED) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
@@ -89,6 +92,7 @@ install:
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	for r in $(RECIPES); do rm -f $(DESTDIR)$(BINDIR)/$$r $(DESTDIR)$(MANDIR)/man8/$$r.8; done
+	rm -f $(DESTDIR)$(BINDIR)/$(RECIPES_SHARED)
 	rm -f $(DESTDIR)$(MANDIR)/man7/pidchain.7
 	rm -rf $(DESTDIR)$(DOCDIR)
 

@@ -17,6 +17,18 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(Path::new(ROOT).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// A program's source, with what it sources (the recipes' shared
+/// pidchain-reload.sh): what it says and how it exits.
+fn source_text(source: &str) -> String {
+    let text = read(source);
+    let shared = "pidchain-reload.sh";
+    if text.contains(&format!("command . {shared}")) {
+        text + &read(&format!("recipes/{shared}"))
+    } else {
+        text
+    }
+}
+
 /// The man pages and README, by name.
 fn documents() -> Vec<(String, String)> {
     let mut docs = vec![("README.md".to_owned(), read("README.md"))];
@@ -462,7 +474,7 @@ fn every_message_a_program_prints_is_in_its_diagnostics() {
     for (source, page) in PAGES {
         let heads = diagnostics(&read(page));
         assert!(!heads.is_empty(), "{page}: no DIAGNOSTICS");
-        let text = read(source);
+        let text = source_text(source);
         let mut said = messages(source, &text);
         // The words of each library error the program names, or gets from
         // a function it calls, in a module it names.
@@ -549,7 +561,7 @@ fn every_exit_code_is_in_exit_status() {
             .iter()
             .filter_map(|l| l.strip_prefix(".It ")?.parse().ok())
             .collect();
-        for code in exit_codes(source, &read(source)) {
+        for code in exit_codes(source, &source_text(source)) {
             assert!(
                 listed.contains(&code),
                 "{source} may exit {code}, which {page}'s EXIT STATUS does not list ({listed:?})"
@@ -636,9 +648,12 @@ fn every_synopsis_is_the_usage_the_program_gives() {
         let said = match bins.iter().find(|(n, _)| *n == name) {
             Some((_, bin)) => run(cmd(bin).arg("--help")).out(),
             None => {
-                let o = run(&mut std::process::Command::new(
-                    Path::new(ROOT).join(source),
-                ));
+                // Installed, it finds what it sources beside it in PATH.
+                let mut path = std::ffi::OsString::from(Path::new(ROOT).join("recipes"));
+                path.push(":");
+                path.push(std::env::var_os("PATH").unwrap_or_default());
+                let o =
+                    run(std::process::Command::new(Path::new(ROOT).join(source)).env("PATH", path));
                 assert_eq!(o.code(), 100, "{o:?}");
                 o.stderr
             }

@@ -100,6 +100,7 @@ fn the_deb_installs_serves_a_reload_and_removes_cleanly() {
         let man = format!("/usr/share/man/man8/{r}.8.gz");
         assert!(Path::new(&man).is_file(), "{man}");
     }
+    assert_sourced_only(Path::new(&format!("/usr/bin/{SHARED}")));
 
     installed_runit_recipe_reloads_under_load();
     installed_s6_recipe_is_ready_once_haproxy_answers();
@@ -245,6 +246,7 @@ fn the_static_tarball_matches_its_sum_and_runs_unpacked() {
         let man = prefix.path().join(format!("share/man/man8/{r}.8"));
         assert!(man.is_file(), "{}", man.display());
     }
+    assert_sourced_only(&prefix.path().join("bin").join(SHARED));
     let run_script = prefix
         .path()
         .join("share/doc/pidchain/examples/runit/haproxy/run");
@@ -266,6 +268,20 @@ fn the_static_tarball_matches_its_sum_and_runs_unpacked() {
 
 /// The shell commands installed beside the programs.
 const RECIPES: [&str; 2] = ["haproxy-handoff", "haproxy-master"];
+/// What they share, sourced from PATH beside them: not a command.
+const SHARED: &str = "pidchain-reload.sh";
+
+fn assert_sourced_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(meta.is_file(), "{}", path.display());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o644,
+        "{}",
+        path.display()
+    );
+}
 
 fn assert_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
