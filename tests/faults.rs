@@ -637,7 +637,7 @@ fn down_during_a_handoff_stops_every_haproxy_and_the_reload() {
 fn down_and_exit(svc: &Service) {
     let o = match svc.kind {
         Kind::Runit => run(Command::new("sv").arg("exit").arg(&svc.dir)),
-        Kind::S6 => run(Command::new("s6-svc").arg("-dx").arg(&svc.dir)),
+        Kind::S6 | Kind::S6Rc => run(Command::new("s6-svc").arg("-dx").arg(&svc.dir)),
         Kind::Daemontools => run(Command::new("svc").arg("-dx").arg(&svc.dir)),
     };
     assert_eq!(o.code(), 0, "{o:?}");

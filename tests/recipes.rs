@@ -6,7 +6,10 @@
 //! promises is checked at once, without waiting.
 
 mod common;
-use common::haproxy::{Client, Install, Load, Mode, fetch_path, slow_backend};
+use common::haproxy::{
+    Client, Install, Load, Mode, assert_no_orphan, assert_verified, fetch_path, said_by_pidchain,
+    slow_backend, started,
+};
 use common::supervisors::{ALL, Kind, Service, under_test};
 use common::*;
 use std::process::Command;
@@ -16,62 +19,6 @@ const RELOADS: usize = 20;
 /// The longest a test's load may run, whatever goes wrong.
 const LOAD_LIMIT: Duration = Duration::from_secs(300);
 const MODES: [Mode; 2] = [Mode::Handoff, Mode::MasterWorker];
-
-fn started(kind: Kind, mode: Mode, procs: &mut Procs) -> (Install, Service, u32) {
-    let inst = Install::with_mode(kind, mode, "v0");
-    let svc = inst.start(procs);
-    let pid = inst.wait_settled(&svc, "v0");
-    (inst, svc, pid)
-}
-
-/// The service taken down through its supervisor: a haproxy of this
-/// configuration still running after that is an orphan.
-fn assert_no_orphan(inst: &Install, svc: &Service) {
-    svc.command('d');
-    svc.wait_down();
-    wait_for("every haproxy of this configuration to exit", || {
-        inst.haproxies().is_empty()
-    });
-}
-
-/// A reload's standard error without what the haproxy it started said
-/// of its own start: haproxy 3.3 prints its notices and warnings (never
-/// an alert, on a start that works) even when it daemonizes.
-fn said_by_pidchain(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !l.starts_with("[NOTICE]") && !l.starts_with("[WARNING]"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-/// What a reload that exited 0 promises, checked the moment it returns:
-/// the new configuration answers, and (handoff) the supervised process
-/// is a new haproxy and the handoff pidfile is gone, or (master-worker)
-/// the supervised master is the same and has one more reload done.
-fn assert_verified(inst: &Install, svc: &Service, before: u32, version: &str, what: &str) -> u32 {
-    assert_eq!(inst.fetch(), Ok(version.to_owned()), "{what}");
-    let now = svc.reported_pid().expect("supervised");
-    match inst.mode {
-        Mode::Handoff => {
-            assert_ne!(
-                now, before,
-                "{what}: the supervised haproxy was not replaced"
-            );
-            assert!(
-                inst.haproxies().contains(&now),
-                "{what}: {now} is not haproxy"
-            );
-            assert!(!inst.handoff().exists(), "{what}: handoff pidfile left");
-        }
-        Mode::MasterWorker => assert_eq!(now, before, "{what}: the master changed"),
-    }
-    assert!(
-        !inst.rundir.join("admin.sock.serving").exists(),
-        "{what}: the stats socket's second name left"
-    );
-    now
-}
 
 fn reloads_under_load(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();

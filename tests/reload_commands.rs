@@ -9,7 +9,7 @@
 
 mod common;
 use common::gate::Gate;
-use common::haproxy::{Install, Mode, fetch_path, slow_backend};
+use common::haproxy::{Install, Mode, assert_no_orphan, fetch_path, slow_backend, started};
 use common::supervisors::{Kind, Service};
 use common::*;
 use std::os::unix::fs::PermissionsExt;
@@ -21,13 +21,6 @@ use std::time::{Duration, Instant};
 const MODES: [Mode; 2] = [Mode::Handoff, Mode::MasterWorker];
 /// A user who is neither root nor the one the commands run as.
 const NOBODY: u32 = 65534;
-
-fn started(kind: Kind, mode: Mode, procs: &mut Procs) -> (Install, Service, u32) {
-    let inst = Install::with_mode(kind, mode, "v0");
-    let svc = inst.start(procs);
-    let pid = inst.wait_settled(&svc, "v0");
-    (inst, svc, pid)
-}
 
 fn prog(mode: Mode) -> &'static str {
     match mode {
@@ -60,14 +53,6 @@ fn verb(inst: &Install, verb: &str) -> Output {
         .args(["-e", "./env", prog(inst.mode), verb])
         .current_dir(&inst.svc)
         .env("PATH", path_with_binaries()))
-}
-
-fn assert_no_orphan(inst: &Install, svc: &Service) {
-    svc.command('d');
-    svc.wait_down();
-    wait_for("every haproxy of this configuration to exit", || {
-        inst.haproxies().is_empty()
-    });
 }
 
 /// A reload to `version` that works, then the service taken down.

@@ -24,7 +24,7 @@ fn logged(svc: &Service) -> String {
 fn ask_reload(inst: &Install, svc: &Service) {
     let o = match svc.kind {
         Kind::Runit => run(Command::new("sv").arg("reload").arg(&svc.dir)),
-        Kind::S6 => {
+        Kind::S6 | Kind::S6Rc => {
             inst.master_reloads();
             run(Command::new("s6-svc").arg("-2").arg(&svc.dir))
         }

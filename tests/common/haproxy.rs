@@ -84,9 +84,20 @@ impl Install {
             Kind::Runit => "runit",
             Kind::S6 => "s6",
             Kind::Daemontools => "daemontools",
+            Kind::S6Rc => "s6-rc",
         };
-        let svc = root.path().join("haproxy");
         let recipe = harness::recipe_dir(examples, dir, mode == Mode::MasterWorker);
+        // s6-rc: the definition copied into an s6-rc.d, as `haproxy` in
+        // either mode, beside the shipped `user` bundle that names it, as
+        // an s6-overlay user does; the service is `scan/haproxy`, the live
+        // directory (s6-overlay's /run/service/haproxy).
+        let (definition, svc) = match kind {
+            Kind::S6Rc => (
+                root.path().join("s6-rc.d/haproxy"),
+                root.path().join("scan/haproxy"),
+            ),
+            _ => (root.path().join("haproxy"), root.path().join("haproxy")),
+        };
         let inst = Install {
             tag: new_tag(),
             kind,
@@ -100,9 +111,13 @@ impl Install {
             path,
         };
         writing(|| {
-            harness::copy_tree(&recipe, &inst.svc).expect("the recipe copied");
+            harness::copy_tree(&recipe, &definition).expect("the recipe copied");
+            if kind == Kind::S6Rc {
+                let user = definition.with_file_name("user");
+                harness::copy_tree(&recipe.with_file_name("user"), &user).expect("the bundle");
+            }
             let timeout = Some(RELOAD_TIMEOUT_MS);
-            harness::point_recipe(&inst.svc, &inst.config, &inst.rundir, timeout)
+            harness::point_recipe(&definition, &inst.config, &inst.rundir, timeout)
         })
         .expect("the recipe's variables");
         inst.set_version(version);
@@ -124,14 +139,27 @@ impl Install {
     }
 
     pub fn start(&self, procs: &mut Procs) -> Service {
-        Service::start_with_path(procs, self.kind, &self.svc, &self.path)
+        self.start_on_path(procs, &self.path)
+    }
+
+    /// The supervisor started with `path` as PATH. s6-rc: compiled,
+    /// started, and the `user` bundle brought up, as s6-overlay does.
+    fn start_on_path(&self, procs: &mut Procs, path: &std::ffi::OsStr) -> Service {
+        if self.kind != Kind::S6Rc {
+            return Service::start_with_path(procs, self.kind, &self.svc, path);
+        }
+        let source = self.root.path().join("s6-rc.d");
+        let svc = Service::start_s6_rc(procs, &source, "haproxy", path);
+        let o = svc.s6_rc_change(true, "user");
+        assert_eq!(o.code(), 0, "s6-rc -u change user: {o:?}\n{}", svc.said());
+        svc
     }
 
     /// The supervisor as a system runs it, starting the service's `log/`
     /// too: runsv (which starts it itself), s6-svscan or svscan.
     pub fn start_with_log(&self, procs: &mut Procs) -> Service {
         match self.kind {
-            Kind::Runit => self.start(procs),
+            Kind::Runit | Kind::S6Rc => self.start(procs),
             _ => Service::start_scanned(procs, self.kind, &self.svc, &self.path),
         }
     }
@@ -141,16 +169,29 @@ impl Install {
         let mut path = std::ffi::OsString::from(dir);
         path.push(":");
         path.push(&self.path);
-        Service::start_with_path(procs, self.kind, &self.svc, &path)
+        self.start_on_path(procs, &path)
     }
 
     pub fn handoff(&self) -> PathBuf {
         self.rundir.join("handoff.pid")
     }
 
-    /// The shipped reload script, as root would run it.
+    /// The shipped reload script, as root would run it; under s6-rc,
+    /// whose live directory has none, the command on that directory
+    /// (`haproxy-handoff reload /run/service/haproxy`).
     pub fn reload_command(&self) -> Command {
-        let mut c = Command::new(self.svc.join("reload"));
+        let mut c = match self.kind {
+            Kind::S6Rc => {
+                let recipe = match self.mode {
+                    Mode::Handoff => "haproxy-handoff",
+                    Mode::MasterWorker => "haproxy-master",
+                };
+                let mut c = Command::new(self.which(recipe));
+                c.arg("reload").arg(&self.svc);
+                c
+            }
+            _ => Command::new(self.svc.join("reload")),
+        };
         c.env("PATH", &self.path).env(TAG_VAR, &self.tag);
         c
     }
@@ -305,4 +346,67 @@ impl Install {
         assert_eq!(o.code(), 0, "{o:?}");
         o.out().trim().parse().expect("a count")
     }
+}
+
+/// Installed as shipped, started, and settled on `v0`.
+pub fn started(kind: Kind, mode: Mode, procs: &mut Procs) -> (Install, Service, u32) {
+    let inst = Install::with_mode(kind, mode, "v0");
+    let svc = inst.start(procs);
+    let pid = inst.wait_settled(&svc, "v0");
+    (inst, svc, pid)
+}
+
+/// The service taken down through its supervisor: a haproxy of this
+/// configuration still running after that is an orphan.
+pub fn assert_no_orphan(inst: &Install, svc: &Service) {
+    svc.command('d');
+    svc.wait_down();
+    wait_for("every haproxy of this configuration to exit", || {
+        inst.haproxies().is_empty()
+    });
+}
+
+/// A reload's standard error without what the haproxy it started said
+/// of its own start: haproxy 3.3 prints its notices and warnings (never
+/// an alert, on a start that works) even when it daemonizes.
+pub fn said_by_pidchain(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("[NOTICE]") && !l.starts_with("[WARNING]"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// What a reload that exited 0 promises, checked the moment it returns:
+/// the new configuration answers, and (handoff) the supervised process
+/// is a new haproxy and the handoff pidfile is gone, or (master-worker)
+/// the supervised master is the same and has one more reload done.
+pub fn assert_verified(
+    inst: &Install,
+    svc: &Service,
+    before: u32,
+    version: &str,
+    what: &str,
+) -> u32 {
+    assert_eq!(inst.fetch(), Ok(version.to_owned()), "{what}");
+    let now = svc.reported_pid().expect("supervised");
+    match inst.mode {
+        Mode::Handoff => {
+            assert_ne!(
+                now, before,
+                "{what}: the supervised haproxy was not replaced"
+            );
+            assert!(
+                inst.haproxies().contains(&now),
+                "{what}: {now} is not haproxy"
+            );
+            assert!(!inst.handoff().exists(), "{what}: handoff pidfile left");
+        }
+        Mode::MasterWorker => assert_eq!(now, before, "{what}: the master changed"),
+    }
+    assert!(
+        !inst.rundir.join("admin.sock.serving").exists(),
+        "{what}: the stats socket's second name left"
+    );
+    now
 }

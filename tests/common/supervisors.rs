@@ -13,6 +13,9 @@ pub enum Kind {
     Runit,
     S6,
     Daemontools,
+    /// s6-rc over s6-svscan: s6's supervisor, the service compiled from a
+    /// source definition and brought up and down by `s6-rc`.
+    S6Rc,
 }
 
 pub const ALL: [Kind; 3] = [Kind::Runit, Kind::S6, Kind::Daemontools];
@@ -49,6 +52,28 @@ pub fn under_test(kinds: &[Kind]) -> Vec<Kind> {
     }
 }
 
+impl Kind {
+    /// Whether s6's tools (s6-svstat, s6-svc) drive the supervisor.
+    pub fn is_s6(self) -> bool {
+        matches!(self, Kind::S6 | Kind::S6Rc)
+    }
+}
+
+/// Where the s6-rc programs are (s6-rc is not in Debian 12): the
+/// directory `../shared/s6-rc/build.sh` prints, set by `make check-s6-rc`.
+pub const S6RC_VAR: &str = "PIDCHAIN_S6RC";
+
+/// The s6-rc program `prog`; fails, saying why, when S6RC_VAR is unset.
+pub fn s6_rc_program(prog: &str) -> PathBuf {
+    let dir = std::env::var_os(S6RC_VAR).filter(|d| !d.is_empty());
+    let dir = dir.unwrap_or_else(|| {
+        panic!("{S6RC_VAR} is not set: the directory of the s6-rc programs (make check-s6-rc builds them)")
+    });
+    let p = Path::new(&dir).join(prog);
+    assert!(p.is_file(), "{S6RC_VAR}: no {}", p.display());
+    p
+}
+
 /// What each needs from Debian, said when a tool is missing.
 pub fn require(tool: &str, package: &str) {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
@@ -62,6 +87,8 @@ pub struct Service {
     pub supervisor: u32,
     /// What the supervisor and the service print, beside the service directory.
     pub log: PathBuf,
+    /// s6-rc: its live state directory, which `s6-rc -l` takes.
+    pub live: Option<PathBuf>,
 }
 
 /// A service directory `root/name` with these scripts (and a `down` file
@@ -98,6 +125,7 @@ impl Service {
             Kind::Runit => ("runsv", "runit"),
             Kind::S6 => ("s6-supervise", "s6"),
             Kind::Daemontools => ("supervise", "daemontools"),
+            Kind::S6Rc => panic!("s6-rc runs compiled definitions: Service::start_s6_rc"),
         };
         Service::supervised_by(procs, kind, (program, package), &dir.clone(), dir, path)
     }
@@ -113,7 +141,7 @@ impl Service {
         std::os::unix::fs::symlink(&dir, scan.join(name)).unwrap();
         let scanner = match kind {
             Kind::Runit => panic!("runsv starts log/ itself: Service::start"),
-            Kind::S6 => ("s6-svscan", "s6"),
+            Kind::S6 | Kind::S6Rc => ("s6-svscan", "s6"),
             Kind::Daemontools => ("svscan", "daemontools"),
         };
         Service::supervised_by(procs, kind, scanner, &scan, dir, path)
@@ -145,11 +173,77 @@ impl Service {
             dir,
             supervisor,
             log,
+            live: None,
         };
         wait_for("the supervisor to report a state", || {
             s.status_text().is_some()
         });
         s
+    }
+
+    /// As s6-overlay runs services: the definitions in `source` (an
+    /// s6-rc.d, one directory per service) compiled, s6-svscan on a scan
+    /// directory beside it, `s6-rc-init` linking `scan/NAME` to the live
+    /// service directory; the service `name` stays down until `s6-rc -u
+    /// change` (Service::command('u')). `path`: the scanner's, so the
+    /// service's, PATH, with the s6-rc programs after it.
+    pub fn start_s6_rc(procs: &mut Procs, source: &Path, name: &str, path: &OsStr) -> Service {
+        let source = source.canonicalize().unwrap();
+        let root = source.parent().expect("beside the definitions");
+        let (compiled, scan, live) = (root.join("compiled"), root.join("scan"), root.join("live"));
+        let o = run(Command::new(s6_rc_program("s6-rc-compile"))
+            .arg(&compiled)
+            .arg(&source));
+        assert_eq!(o.code(), 0, "s6-rc-compile: {o:?}");
+        std::fs::create_dir_all(&scan).unwrap();
+        let s6rc = s6_rc_program("s6-rc");
+        let mut path = path.to_owned();
+        path.push(":");
+        path.push(s6rc.parent().unwrap());
+        let log = scan.with_extension("log");
+        let out = std::fs::File::create(&log).unwrap();
+        let stdio = || std::process::Stdio::from(out.try_clone().unwrap());
+        require("s6-svscan", "s6");
+        let supervisor = procs.start(
+            Command::new("s6-svscan")
+                .arg(&scan)
+                .env("PATH", &path)
+                .stdout(stdio())
+                .stderr(stdio()),
+        );
+        wait_for("s6-svscan to read its control FIFO", || {
+            fifo_read(&scan.join(".s6-svscan/control"))
+        });
+        let o = run(Command::new(s6_rc_program("s6-rc-init"))
+            .arg("-c")
+            .arg(&compiled)
+            .arg("-l")
+            .arg(&live)
+            .arg(&scan));
+        assert_eq!(o.code(), 0, "s6-rc-init: {o:?}");
+        let s = Service {
+            kind: Kind::S6Rc,
+            dir: scan.join(name),
+            supervisor,
+            log,
+            live: Some(live),
+        };
+        wait_for("the supervisor to report a state", || {
+            s.status_text().is_some()
+        });
+        s
+    }
+
+    /// `s6-rc -l LIVE -u|-d change what`, which waits for the service to
+    /// be up and ready, or down.
+    pub fn s6_rc_change(&self, up: bool, what: &str) -> super::Output {
+        let live = self.live.as_ref().expect("a service of s6-rc");
+        run(Command::new(s6_rc_program("s6-rc"))
+            .arg("-l")
+            .arg(live)
+            .arg(if up { "-u" } else { "-d" })
+            .arg("change")
+            .arg(what))
     }
 
     /// What the service, its supervisor and its log service (if any) said.
@@ -161,7 +255,7 @@ impl Service {
     pub fn status_text(&self) -> Option<String> {
         let o = match self.kind {
             Kind::Runit => run(Command::new("sv").arg("status").arg(&self.dir)),
-            Kind::S6 => run(Command::new("s6-svstat").arg(&self.dir)),
+            Kind::S6 | Kind::S6Rc => run(Command::new("s6-svstat").arg(&self.dir)),
             Kind::Daemontools => run(Command::new("svstat").arg(&self.dir)),
         };
         let text = o.out();
@@ -174,7 +268,7 @@ impl Service {
 
     /// The pid the supervisor's own tool reports for the service.
     pub fn reported_pid(&self) -> Option<u32> {
-        if self.kind == Kind::S6 {
+        if self.kind.is_s6() {
             let o = run(Command::new("s6-svstat").args(["-o", "pid"]).arg(&self.dir));
             return o
                 .out()
@@ -194,7 +288,7 @@ impl Service {
     }
 
     pub fn reported_paused(&self) -> bool {
-        if self.kind == Kind::S6 {
+        if self.kind.is_s6() {
             return run(Command::new("s6-svstat")
                 .args(["-o", "paused"])
                 .arg(&self.dir))
@@ -220,7 +314,14 @@ impl Service {
                 };
                 run(Command::new("sv").arg(verb).arg(&self.dir))
             }
-            Kind::S6 => run(Command::new("s6-svc").arg(format!("-{c}")).arg(&self.dir)),
+            // s6-rc brings services up and down itself, waiting for them.
+            Kind::S6Rc if "ud".contains(c) => {
+                let name = self.dir.file_name().unwrap().to_string_lossy();
+                self.s6_rc_change(c == 'u', &name)
+            }
+            Kind::S6 | Kind::S6Rc => {
+                run(Command::new("s6-svc").arg(format!("-{c}")).arg(&self.dir))
+            }
             Kind::Daemontools => run(Command::new("svc").arg(format!("-{c}")).arg(&self.dir)),
         };
         assert_eq!(o.code(), 0, "{c}: {o:?}");
@@ -340,4 +441,15 @@ fn missed_its_workers_exit(master: u32) -> bool {
             std::fs::read_to_string(format!("/proc/{c}/stat")).is_ok_and(|s| s.contains(") Z "))
         })
         && pidchain::process::signals(master).is_some_and(|s| s.blocked == 0 && s.pending == 0)
+}
+
+/// Whether a process has the FIFO `fifo` open for reading: a non-blocking
+/// open for writing succeeds only then.
+fn fifo_read(fifo: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .is_ok()
 }
