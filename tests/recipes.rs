@@ -10,7 +10,7 @@ use common::haproxy::{
     Client, Install, Load, Mode, assert_no_orphan, assert_verified, fetch_path, said_by_pidchain,
     slow_backend, started,
 };
-use common::supervisors::{ALL, Kind, Service, under_test};
+use common::supervisors::{ALL, Kind, under_test};
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
