@@ -54,11 +54,12 @@ check:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	mandoc -Tlint -Wwarning man/*.[1-8]
-	shellcheck -s sh -x recipes/* tests/check-versions $$(grep -rlE '^#!/bin/sh' examples)
+	shellcheck -s sh -x recipes/* tests/check-versions tests/check-s6-rc $$(grep -rlE '^#!/bin/sh' examples)
 	$(CARGO) test --locked
 	# The .deb and the static tarball, installed and unpacked (root: dpkg).
 	$(MAKE) deb dist
 	$(CARGO) test --locked --test package -- --ignored
+	$(MAKE) check-s6-rc
 	$(MAKE) check-versions
 
 # The haproxy-facing tests against every haproxy in HAPROXY_SOURCES (built
@@ -68,6 +69,16 @@ HAPROXY_SOURCES ?= ../shared/haproxy
 HAPROXY_TESTS = --test haproxy_pid --test haproxy_reloads --test recipes --test faults
 check-versions:
 	tests/check-versions $(HAPROXY_SOURCES) $(CARGO) $(HAPROXY_TESTS)
+
+# The s6-rc definitions under a real s6-rc, which S6RC_SOURCES/build.sh
+# builds (not in Debian 12), run by the static tarball's programs and
+# commands, unpacked: what an s6-overlay image copies in. Skipped, saying
+# so, without that directory or the -dev packages (README.md).
+S6RC_SOURCES ?= ../shared/s6-rc
+check-s6-rc: dist
+	rm -rf target/dist-unpacked && mkdir -p target/dist-unpacked
+	tar -xzf target/$(DIST).tar.gz -C target/dist-unpacked
+	tests/check-s6-rc $(S6RC_SOURCES) $(CARGO) $(CURDIR)/target/dist-unpacked
 
 # Build, then reload a throwaway supervised haproxy under load (RELOADS=10).
 try:
@@ -139,4 +150,4 @@ dist: static
 clean:
 	$(CARGO) clean
 
-.PHONY: check-versions all static deb dist bench bench-reload syscalls fuzz check try install uninstall clean
+.PHONY: check-versions check-s6-rc all static deb dist bench bench-reload syscalls fuzz check try install uninstall clean
