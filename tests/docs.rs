@@ -44,14 +44,18 @@ fn documents() -> Vec<(String, String)> {
     docs
 }
 
-/// The lines of code blocks: README's fenced ones, the pages' `.Bd
-/// -literal` and `.Dl` lines (with mdoc's `\e` made a backslash).
+/// The lines of code blocks: README's fenced ones (each closed by a
+/// line "```"), the pages' `.Bd -literal` and `.Dl` lines (with mdoc's
+/// `\e` made a backslash).
 fn code_lines(name: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut inside = false;
     for line in text.lines() {
         if name.ends_with(".md") {
             if line.starts_with("```") {
+                if inside {
+                    out.push("```".to_owned());
+                }
                 inside = !inside;
             } else if inside {
                 out.push(line.to_owned());
@@ -96,7 +100,7 @@ fn a_file_shown_is_the_shipped_one() {
             let file = shipped(shown).unwrap_or_else(|| panic!("{name}: where is {shown}?"));
             let printed: Vec<&str> = lines[i + 1..]
                 .iter()
-                .take_while(|l| !l.starts_with("$ "))
+                .take_while(|l| !l.starts_with("$ ") && *l != "```")
                 .map(String::as_str)
                 .collect();
             // A page may leave out the comments; never anything else.
