@@ -47,7 +47,8 @@ fuzz:
 # Reloading a supervised haproxy under load, every method side by side.
 bench-reload:
 	$(CARGO) build --release --locked --bins --example demo
-	target/release/examples/demo bench
+	PIDCHAIN_S6RC=$$(test -x $(S6RC_SOURCES)/build.sh && $(S6RC_SOURCES)/build.sh) \
+	  target/release/examples/demo bench
 
 # The whole test suite, as CI runs it (needs the Debian packages in README.md).
 check:

@@ -100,12 +100,13 @@ const fn handoff(flavour: &'static str, supervisor: &'static str, seamless: bool
     }
 }
 
-const METHODS: [Method; 8] = [
+const METHODS: [Method; 9] = [
     Method::Baseline,
     Method::Restart,
     Method::OldHandoff,
     handoff("runit", "runsv", true),
     handoff("s6", "s6-supervise", true),
+    handoff("s6-rc", "s6-rc", true),
     handoff("daemontools", "supervise", true),
     Method::MasterWorker,
     Method::MasterWorkerVerified,
@@ -184,8 +185,21 @@ pub fn main(reloads: usize) -> Result<(), String> {
     // (`large`, `migrate`, `drain` pick a section alone).
     let only = std::env::var("ONLY").unwrap_or_default();
     let section = |name: &str| only.is_empty() || only == name;
+    let s6_rc = crate::service::s6_rc_dir();
+    if let Err(e) = &s6_rc {
+        eprintln!("bench: skipping the s6-rc rows: {e}");
+    }
     let picked = |m: &Method| {
-        ["large", "migrate", "drain"].contains(&only.as_str()) || m.name().contains(only.as_str())
+        let runs = s6_rc.is_ok()
+            || !matches!(
+                m,
+                Method::Handoff {
+                    flavour: "s6-rc",
+                    ..
+                }
+            );
+        runs && (["large", "migrate", "drain"].contains(&only.as_str())
+            || m.name().contains(only.as_str()))
     };
     let mut rows = Vec::new();
     if !["large", "migrate", "drain"].contains(&only.as_str()) {
@@ -547,7 +561,7 @@ fn run_one(method: Method, client: Client, reloads: usize, setup: Setup) -> Resu
         // verified reload answers before it exits.
         let mut command = match method {
             Method::Restart | Method::MasterWorker => None,
-            _ => Some(s.spawn_command(&s.svc.join("reload"))?),
+            _ => Some(s.spawn_reload()?),
         };
         match method {
             Method::Restart => sv(&["restart"])?,

@@ -4,7 +4,7 @@
 //! included.
 
 use crate::harness::{self, TAG_VAR};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,11 +135,21 @@ impl Service {
 
     /// `examples/FLAVOUR/RECIPE` (`haproxy` or `haproxy-mw`), configured
     /// through its env/.
+    /// `examples/s6-rc/RECIPE`: copied into an s6-rc.d as `haproxy`,
+    /// beside the `user` bundle, as an s6-overlay user does (see `start`).
     pub fn install_recipe_from(&self, flavour: &str, recipe: &str) -> Result<(), String> {
         let examples = Path::new(ROOT).join("examples");
-        harness::copy_tree(&examples.join(flavour).join(recipe), &self.svc)
-            .map_err(|e| e.to_string())?;
-        harness::point_recipe(&self.svc, &self.config, &self.rundir, None)
+        let to = match flavour {
+            "s6-rc" => {
+                let user = examples.join("s6-rc/user");
+                harness::copy_tree(&user, &self.dir.join("s6-rc.d/user"))
+                    .map_err(|e| e.to_string())?;
+                self.dir.join("s6-rc.d/haproxy")
+            }
+            _ => self.svc.clone(),
+        };
+        harness::copy_tree(&examples.join(flavour).join(recipe), &to).map_err(|e| e.to_string())?;
+        harness::point_recipe(&to, &self.config, &self.rundir, None)
     }
 
     /// A service directory whose run script is `run` (`$CONFIG` in it replaced).
@@ -188,11 +198,22 @@ impl Service {
         harness::write_by_rename(&self.config, text.as_bytes()).map_err(|e| e.to_string())
     }
 
+    /// `supervisor` on the service directory; `s6-rc`: the s6-rc.d
+    /// compiled, s6-svscan on a scan directory, `s6-rc-init`, and the
+    /// `user` bundle brought up, as s6-overlay does: the service is then
+    /// the live directory, which has no reload script (see `spawn_reload`).
     pub fn start(&mut self, supervisor: &str) -> Result<(), String> {
+        if supervisor == "s6-rc" {
+            return self.start_s6_rc();
+        }
+        self.start_on(supervisor, &self.svc.clone())
+    }
+
+    fn start_on(&mut self, supervisor: &str, dir: &Path) -> Result<(), String> {
         let log =
             std::fs::File::create(self.dir.join("supervisor.log")).map_err(|e| e.to_string())?;
         let child = Command::new(supervisor)
-            .arg(&self.svc)
+            .arg(dir)
             .env(TAG_VAR, &self.tag)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -201,6 +222,49 @@ impl Service {
             .map_err(|e| format!("unable to start {supervisor}: {e}"))?;
         self.supervisor = Some(child);
         Ok(())
+    }
+
+    fn start_s6_rc(&mut self) -> Result<(), String> {
+        let bin = s6_rc_dir()?;
+        let (compiled, scan, live) = (
+            self.dir.join("compiled"),
+            self.dir.join("scan"),
+            self.dir.join("live"),
+        );
+        let source = self.dir.join("s6-rc.d");
+        self.command(&bin.join("s6-rc-compile"), &[&compiled, &source])?;
+        std::fs::create_dir_all(&scan).map_err(|e| e.to_string())?;
+        self.start_on("s6-svscan", &scan)?;
+        wait("s6-svscan", Duration::from_secs(10), || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(scan.join(".s6-svscan/control"))
+                .ok()
+        })?;
+        let c = Path::new("-c");
+        let l = Path::new("-l");
+        self.command(&bin.join("s6-rc-init"), &[c, &compiled, l, &live, &scan])?;
+        self.svc = scan.join("haproxy");
+        let (up, change, user) = (Path::new("-u"), Path::new("change"), Path::new("user"));
+        self.command(&bin.join("s6-rc"), &[l, &live, up, change, user])
+    }
+
+    /// The reload: the service directory's `reload`, or under s6-rc the
+    /// command on the live directory.
+    pub fn spawn_reload(&self) -> Result<std::process::Child, String> {
+        if self.svc.join("reload").is_file() {
+            return self.spawn_command(&self.svc.join("reload"));
+        }
+        Command::new("haproxy-handoff")
+            .arg("reload")
+            .arg(&self.svc)
+            .env(TAG_VAR, &self.tag)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())
     }
 
     /// Starts a command (a reload) tagged as this service's.
@@ -275,6 +339,16 @@ impl Service {
         let supervised = self.supervised_pid();
         harness::settled(&self.layout(), version, supervised, false).ok()
     }
+}
+
+/// The s6-rc programs: `$PIDCHAIN_S6RC` (make bench-reload sets it from
+/// ../shared/s6-rc/build.sh; Debian 12 has no s6-rc).
+pub fn s6_rc_dir() -> Result<PathBuf, String> {
+    std::env::var_os("PIDCHAIN_S6RC")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .filter(|d| d.join("s6-rc").is_file())
+        .ok_or_else(|| "PIDCHAIN_S6RC: not the directory of the s6-rc programs".to_owned())
 }
 
 /// Polls `f` until it gives a value, the time runs out, or Ctrl-C.
