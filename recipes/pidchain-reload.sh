@@ -174,3 +174,23 @@ answers() {
   pidfile-read -d -c haproxy "$1" haproxy-sf -k -n PIDFILE_PID
   return 4
 }
+
+# reload DIR: the reload of the service directory DIR, asked from
+# anywhere: s6-rc copies no reload script into the live directory it
+# makes (/run/service/NAME under s6-overlay). DIR is checked first; then
+# this command runs again in DIR with DIR/env loaded by s6-envdir, as
+# DIR/run loads it, so both read the same settings the same way.
+reload_in() {
+  case $1 in
+  /*) [ -f "$1/run" ] && [ -d "$1/env" ] ;;
+  *) false ;;
+  esac || refuse DIR "$1" "not the absolute path of a service directory with ./run and ./env"
+  command -v s6-envdir >/dev/null || fatal "s6-envdir not found: reload with a directory needs s6"
+  case $0 in
+  /*) self=$0 ;;
+  */*) self=$PWD/$0 ;;
+  *) self=$0 ;;
+  esac
+  cd -- "$1" || exit 111
+  exec s6-envdir ./env "$self" reload
+}
