@@ -120,6 +120,7 @@ deb: all
 	# As dh_strip does: the compiler's notes are of no use installed.
 	strip --remove-section=.comment --remove-section=.note $(PROGS:%=$(DEB_ROOT)/usr/bin/%)
 	install -m 644 packaging/debian/copyright $(DEB_ROOT)/usr/share/doc/pidchain/
+	install -D -m 644 packaging/debian/lintian-overrides $(DEB_ROOT)/usr/share/lintian/overrides/pidchain
 	gzip -9n <packaging/debian/changelog >$(DEB_ROOT)/usr/share/doc/pidchain/changelog.Debian.gz
 	chmod 644 $(DEB_ROOT)/usr/share/doc/pidchain/changelog.Debian.gz
 	# dpkg-shlibdeps wants a source package's control file: a stub.
