@@ -189,10 +189,21 @@ fn ten_reloads_at_once_are_each_applied_in_turn() {
             // Each exit 0, the moment it is seen, is a configuration that
             // serves: vK or a later one, never one before it.
             let port = inst.port;
+            // The last waits for nine handoffs, each at least runsv's one
+            // second between restarts, longer on a busy machine: the bound
+            // is a hang guard, each reload's wait being bounded by TIMEOUT.
+            let limit = 10 * common::DEADLINE;
             std::thread::scope(|scope| {
                 let waits: Vec<_> = reloads
                     .into_iter()
-                    .map(|r| scope.spawn(move || (wait_output(r), common::haproxy::fetch(port))))
+                    .map(|r| {
+                        scope.spawn(move || {
+                            (
+                                common::wait_output_within(r, limit),
+                                common::haproxy::fetch(port),
+                            )
+                        })
+                    })
                     .collect();
                 for (k, w) in (1..=10).zip(waits) {
                     let (o, served) = w.join().unwrap();

@@ -54,8 +54,14 @@ pub fn run(cmd: &mut Command) -> Output {
     wait_output(spawn(cmd))
 }
 
-pub fn wait_output(mut child: Child) -> Output {
-    let deadline = Instant::now() + DEADLINE;
+pub fn wait_output(child: Child) -> Output {
+    wait_output_within(child, DEADLINE)
+}
+
+/// As wait_output, for a command that may rightly take longer than
+/// DEADLINE (one queued behind others, each bounded on its own).
+pub fn wait_output_within(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let reader = std::thread::spawn(move || {
@@ -76,7 +82,7 @@ pub fn wait_output(mut child: Child) -> Output {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("timed out after {DEADLINE:?}; stderr so far: {stderr}");
+            panic!("timed out after {limit:?}; stderr so far: {stderr}");
         }
         std::thread::sleep(Duration::from_millis(2));
     };
