@@ -179,7 +179,7 @@ fn demo_one(name: &'static str, supervisor: &str, reloads: usize) -> Result<Repo
         let version = format!("v{i}");
         s.write_config(&version)?;
         let start = Instant::now();
-        let mut reload = s.spawn_command(&s.svc.join("reload"))?;
+        let mut reload = s.spawn_command(&s.svc.join("reload"), &[])?;
         wait("the new configuration", limit, || {
             s.serves(&version).then_some(())
         })?;

@@ -253,23 +253,20 @@ impl Service {
     /// The reload: the service directory's `reload`, or under s6-rc the
     /// command on the live directory.
     pub fn spawn_reload(&self) -> Result<std::process::Child, String> {
-        if self.svc.join("reload").is_file() {
-            return self.spawn_command(&self.svc.join("reload"));
+        let reload = self.svc.join("reload");
+        if reload.is_file() {
+            return self.spawn_command(&reload, &[]);
         }
-        Command::new("haproxy-handoff")
-            .arg("reload")
-            .arg(&self.svc)
-            .env(TAG_VAR, &self.tag)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())
+        self.spawn_command(
+            Path::new("haproxy-handoff"),
+            &[Path::new("reload"), &self.svc],
+        )
     }
 
     /// Starts a command (a reload) tagged as this service's.
-    pub fn spawn_command(&self, program: &Path) -> Result<std::process::Child, String> {
+    pub fn spawn_command(&self, program: &Path, args: &[&Path]) -> Result<Child, String> {
         Command::new(program)
+            .args(args)
             .env(TAG_VAR, &self.tag)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -7,8 +7,8 @@
 
 mod common;
 use common::haproxy::{
-    Client, Install, Load, Mode, assert_no_orphan, assert_verified, fetch_path, said_by_pidchain,
-    slow_backend, started,
+    Client, Install, Load, Mode, assert_a_taken_address_fails_the_reload, assert_no_orphan,
+    assert_verified, fetch_path, said_by_pidchain, slow_backend, started,
 };
 use common::supervisors::{ALL, Kind, under_test};
 use common::*;
@@ -276,15 +276,8 @@ fn a_configuration_that_fails_at_start_up_fails_the_reload() {
             let mut procs = Procs::new();
             let (inst, svc, pid) = started(kind, mode, &mut procs);
             let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
-            inst.set_version_with_taken_address("v1", taken_port);
-            let o = inst.reload();
-            assert_eq!(o.code(), 1, "{kind:?} {mode:?}: {o:?}");
-            let why = match mode {
-                Mode::Handoff => "haproxy-handoff: fatal: the new haproxy did not start",
-                Mode::MasterWorker => "haproxy-master: fatal: haproxy cannot start with",
-            };
-            assert!(o.stderr.contains(why), "{kind:?} {mode:?}: {o:?}");
-            assert_eq!(inst.settled(&svc, "v0"), Ok(pid), "{kind:?} {mode:?}");
+            let what = format!("{kind:?} {mode:?}");
+            assert_a_taken_address_fails_the_reload(&inst, &svc, pid, taken_port, &what);
             inst.set_version("v2");
             assert_eq!(inst.reload().code(), 0, "{kind:?} {mode:?}");
             inst.wait_settled(&svc, "v2");

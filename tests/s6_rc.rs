@@ -15,7 +15,8 @@
 
 mod common;
 use common::haproxy::{
-    Client, Install, Load, Mode, assert_no_orphan, assert_verified, said_by_pidchain,
+    Client, Install, Load, Mode, assert_a_taken_address_fails_the_reload, assert_no_orphan,
+    assert_verified, said_by_pidchain,
 };
 use common::supervisors::{Kind, Service};
 use common::*;
@@ -148,15 +149,7 @@ fn failed_reloads_and_a_reload_while_down() {
         assert_eq!(o.code(), 1, "{mode:?}: {o:?}");
         assert!(o.stderr.contains(": fatal: invalid configuration"), "{o:?}");
         assert_eq!(inst.settled(&svc, "v0"), Ok(pid), "{mode:?}");
-        inst.set_version_with_taken_address("v1", taken_port);
-        let o = inst.reload();
-        assert_eq!(o.code(), 1, "{mode:?}: {o:?}");
-        let why = match mode {
-            Mode::Handoff => "haproxy-handoff: fatal: the new haproxy did not start",
-            Mode::MasterWorker => "haproxy-master: fatal: haproxy cannot start with",
-        };
-        assert!(o.stderr.contains(why), "{mode:?}: {o:?}");
-        assert_eq!(inst.settled(&svc, "v0"), Ok(pid), "{mode:?}");
+        assert_a_taken_address_fails_the_reload(&inst, &svc, pid, taken_port, &format!("{mode:?}"));
         inst.set_version("v2");
         let o = inst.reload();
         assert_eq!(o.code(), 0, "{mode:?}: {o:?}");

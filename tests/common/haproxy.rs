@@ -356,6 +356,26 @@ pub fn started(kind: Kind, mode: Mode, procs: &mut Procs) -> (Install, Service, 
     (inst, svc, pid)
 }
 
+/// A configuration haproxy -c accepts but that cannot bind (`taken_port`
+/// is held): the reload fails saying so, and haproxy `pid` serves on.
+pub fn assert_a_taken_address_fails_the_reload(
+    inst: &Install,
+    svc: &Service,
+    pid: u32,
+    taken_port: u16,
+    what: &str,
+) {
+    inst.set_version_with_taken_address("v1", taken_port);
+    let o = inst.reload();
+    assert_eq!(o.code(), 1, "{what}: {o:?}");
+    let why = match inst.mode {
+        Mode::Handoff => "haproxy-handoff: fatal: the new haproxy did not start",
+        Mode::MasterWorker => "haproxy-master: fatal: haproxy cannot start with",
+    };
+    assert!(o.stderr.contains(why), "{what}: {o:?}");
+    assert_eq!(inst.settled(svc, "v0"), Ok(pid), "{what}");
+}
+
 /// The service taken down through its supervisor: a haproxy of this
 /// configuration still running after that is an orphan.
 pub fn assert_no_orphan(inst: &Install, svc: &Service) {
