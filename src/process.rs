@@ -239,27 +239,36 @@ fn parse_stat(stat: &[u8]) -> Option<(&[u8], u8)> {
     (open < close).then(|| (&stat[open + 1..close], state))
 }
 
-/// The parent of `pid`, from /proc/PID/stat: None when no such process
-/// (or no /proc).
+/// The parent of `pid`, from /proc/PID/stat, while `pid` runs: None when
+/// there is no such process (or no /proc), and when it has exited but its
+/// parent has not reaped it yet (a zombie): a supervisor about to reap its
+/// service runs it no more, and has not yet rewritten its status.
 pub fn parent(pid: u32) -> Result<Option<u32>, Errno> {
     // `PID (COMM) STATE PPID ...`: comm is at most 15 bytes, the numbers
     // at most 10 digits: 64 bytes hold the parent.
     let mut buf = [0u8; 64];
     match sys::read_file(&proc_path(pid, b"stat"), &mut buf) {
-        Ok(stat) => parse_parent(stat).map(Some).ok_or(Errno::EINVAL),
+        Ok(stat) => match parse_parent(stat) {
+            Some((b'Z', _)) => Ok(None),
+            Some((_, ppid)) => Ok(Some(ppid)),
+            None => Err(Errno::EINVAL),
+        },
         Err(Errno::ENOENT | Errno::ESRCH) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-fn parse_parent(stat: &[u8]) -> Option<u32> {
+/// The state and the parent.
+fn parse_parent(stat: &[u8]) -> Option<(u8, u32)> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let mut fields = stat[close + 1..]
         .split(|&b| b == b' ')
         .filter(|f| !f.is_empty());
-    let (_state, ppid) = (fields.next()?, fields.next()?);
+    let (state, ppid) = (fields.next()?, fields.next()?);
+    let &[state] = state else { return None };
     // 0: a process of another pid namespace, or the kernel's.
-    crate::number::parse(ppid).and_then(|p| u32::try_from(p).ok())
+    let ppid = crate::number::parse(ppid).and_then(|p| u32::try_from(p).ok())?;
+    Some((state, ppid))
 }
 
 /// A process's signal mask and the signals pending for it (for the
@@ -490,13 +499,35 @@ ShdPnd:\t0000000000000800\nSigBlk:\t0000000000300a01\nSigIgn:\t0000000000001000\
 
     #[test]
     fn the_parent_from_stat() {
-        assert_eq!(parse_parent(b"42 (haproxy) S 17 42 42 0"), Some(17));
-        assert_eq!(parse_parent(b"42 (a) b) 7) S 1 0"), Some(1));
+        assert_eq!(parse_parent(b"42 (haproxy) S 17 42 42 0"), Some((b'S', 17)));
+        assert_eq!(parse_parent(b"42 (a) b) 7) Z 1 0"), Some((b'Z', 1)));
         assert_eq!(parse_parent(b"42 (x) S"), None);
         assert_eq!(parse_parent(b"42 (x) S x"), None);
+        assert_eq!(parse_parent(b"42 (x) SZ 1"), None);
         let me = std::process::id();
         let parent = std::os::unix::process::parent_id();
         assert_eq!(super::parent(me), Ok(Some(parent)));
+    }
+
+    #[test]
+    fn a_zombie_has_no_parent_to_run_it() {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("true runs");
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.windows(3).any(|w| w == b") Z"))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pid} never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(super::parent(pid), Ok(None));
+        let _ = child.wait();
+        assert_eq!(super::parent(pid), Ok(None));
     }
 
     #[test]

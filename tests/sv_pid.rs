@@ -606,35 +606,90 @@ fn a_supervisor_started_again_does_not_vouch_for_the_killed_ones_status() {
 }
 
 #[test]
-fn a_service_process_not_reaped_yet_is_still_the_supervisors_child() {
+fn a_service_process_not_reaped_yet_has_exited() {
     for kind in ALL {
         let root = tempdir();
         let mut procs = Procs::new();
         let svc = supervised(&mut procs, kind, root.path());
         let pid = svc.wait_up();
         // The supervisor stopped before it can reap the service: its status
-        // still says up as pid, whose process is a zombie, then gone once
-        // the supervisor is killed and init reaps it.
+        // still says up as pid, whose process is a zombie.
         let status = std::fs::read(svc.dir.join("supervise/status")).unwrap();
         // SAFETY: signals to processes this test started.
         unsafe { libc::kill(svc.supervisor as i32, libc::SIGSTOP) };
         // SAFETY: as above.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        wait_for("the service to be a zombie", || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
-        });
-        // A zombie is still the supervisor's child: its pid, as before
-        // (haproxy-sf drops zombies).
-        assert_eq!(sv_pid(&[], &svc.dir).out(), format!("{pid}\n"), "{kind:?}");
+        wait_for("the service to be a zombie", || is_zombie(pid));
+        // A zombie has exited: no pid, as for a status the supervisor has
+        // not rewritten yet; -w waits for it to.
+        let o = sv_pid(&[], &svc.dir);
+        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+        assert!(
+            o.stderr
+                .ends_with(&format!(" names pid {pid}, which has exited\n")),
+            "{kind:?}: {o:?}"
+        );
         assert_eq!(
             std::fs::read(svc.dir.join("supervise/status")).unwrap(),
             status
         );
+        let waiting = procs.spawn(
+            cmd(SV_PID)
+                .args(["-w", "20000"])
+                .arg(&svc.dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
         // SAFETY: as above.
         unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
-        let o = sv_pid(&["-w", "20000", "-N", &pid.to_string()], &svc.dir);
+        let o = wait_output(waiting);
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
-        assert_ne!(o.out(), format!("{pid}\n"));
+        assert_ne!(o.out(), format!("{pid}\n"), "{kind:?}");
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+/// Taken down, the service's process exits before its supervisor has
+/// reaped it: s6-supervise signals it first and rewrites its status (want
+/// down) only once it has reaped it. Here the process stops its
+/// supervisor as it exits, to hold that moment open. -u -w waits through
+/// it for the supervisor's word: wanted down.
+#[test]
+fn u_w_waits_through_a_down_whose_process_is_not_reaped_yet() {
+    const STOPS_ITS_SUPERVISOR: &str = "#!/bin/sh\n\
+        exec sh -c 'trap \"kill \\$!; kill -STOP \\$PPID; exit 0\" TERM; sleep 1000 & wait'\n";
+    for kind in ALL {
+        let root = tempdir();
+        let mut procs = Procs::new();
+        let dir = service_dir(root.path(), "svc", STOPS_ITS_SUPERVISOR, None, false);
+        let svc = Service::start(&mut procs, kind, &dir);
+        let pid = svc.wait_up();
+        // Told down: the process stops the supervisor and exits.
+        svc.command('d');
+        wait_for("the service to be a zombie", || is_zombie(pid));
+        // No zombie's pid is given. s6's status still wants it up: no pid
+        // (1), not wanted down (2) yet.
+        let o = sv_pid(&["-u"], &svc.dir);
+        assert_ne!(o.code(), 0, "{kind:?}: {o:?}");
+        if kind == Kind::S6 {
+            assert_eq!(o.code(), 1, "{kind:?}: {o:?}");
+        }
+        let waiting = procs.spawn(
+            cmd(SV_PID)
+                .args(["-u", "-w", "20000"])
+                .arg(&svc.dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        // SAFETY: a signal to a process this test started.
+        unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
+        let o = wait_output(waiting);
+        assert_eq!((o.code(), o.out().as_str()), (2, ""), "{kind:?}: {o:?}");
+        assert!(o.stderr.ends_with(" is wanted down\n"), "{kind:?}: {o:?}");
+        svc.wait_down();
     }
 }
 
