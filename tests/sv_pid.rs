@@ -19,6 +19,27 @@ fn sv_pid(args: &[&str], dir: &Path) -> Output {
     run(cmd(SV_PID).args(args).arg(dir))
 }
 
+/// sv-pid started, for a wait to be ended from the test.
+fn sv_pid_spawned(procs: &mut Procs, args: &[&str], dir: &Path) -> std::process::Child {
+    procs.spawn(
+        cmd(SV_PID)
+            .args(args)
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+}
+
+/// Exit 1, no pid: the status names `pid`, which has exited.
+fn assert_exited(o: &Output, pid: u32, kind: Kind) {
+    assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
+    assert!(
+        o.stderr
+            .ends_with(&format!(" names pid {pid}, which has exited\n")),
+        "{kind:?}: {o:?}"
+    );
+}
+
 fn sv_pid_chained(args: &[&str], dir: &Path) -> Output {
     run(cmd(SV_PID).env("SV_PID", "99").args(args).arg(dir).args([
         "sh",
@@ -107,13 +128,7 @@ fn w_waits_for_the_service_to_come_up() {
             &service_dir(root.path(), "svc", RUN, None, true),
         );
         svc.wait_down();
-        let waiting = procs.spawn(
-            cmd(SV_PID)
-                .args(["-w", "15000"])
-                .arg(&svc.dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped()),
-        );
+        let waiting = sv_pid_spawned(&mut procs, &["-w", "15000"], &svc.dir);
         svc.command('u');
         let o = wait_output(waiting);
         let pid = svc.wait_up();
@@ -447,12 +462,10 @@ fn big_n_waits_for_a_new_pid() {
         assert_eq!(o.out(), format!("{old}\n"), "{kind:?}: {o:?}");
         // The service restarted: -w -N waits through the restart (runit
         // writes a finish state without a pid on the way) for the new pid.
-        let waiting = procs.spawn(
-            cmd(SV_PID)
-                .args(["-w", "15000", "-N", &old.to_string()])
-                .arg(&svc.dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped()),
+        let waiting = sv_pid_spawned(
+            &mut procs,
+            &["-w", "15000", "-N", &old.to_string()],
+            &svc.dir,
         );
         // SAFETY: kill(2) on the service this test started.
         unsafe { libc::kill(old as i32, libc::SIGKILL) };
@@ -596,12 +609,7 @@ fn a_supervisor_started_again_does_not_vouch_for_the_killed_ones_status() {
         write_file(&put_back, &naming_dead, 0o644);
         std::fs::rename(&put_back, &status).unwrap();
         let o = sv_pid(&[], &second.dir);
-        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
-        assert!(
-            o.stderr
-                .ends_with(&format!(" names pid {dead}, which has exited\n")),
-            "{kind:?}: {o:?}"
-        );
+        assert_exited(&o, dead, kind);
     }
 }
 
@@ -623,33 +631,18 @@ fn a_service_process_not_reaped_yet_has_exited() {
         // A zombie has exited: no pid, as for a status the supervisor has
         // not rewritten yet; -w waits for it to.
         let o = sv_pid(&[], &svc.dir);
-        assert_eq!((o.code(), o.out().as_str()), (1, ""), "{kind:?}: {o:?}");
-        assert!(
-            o.stderr
-                .ends_with(&format!(" names pid {pid}, which has exited\n")),
-            "{kind:?}: {o:?}"
-        );
+        assert_exited(&o, pid, kind);
         assert_eq!(
             std::fs::read(svc.dir.join("supervise/status")).unwrap(),
             status
         );
-        let waiting = procs.spawn(
-            cmd(SV_PID)
-                .args(["-w", "20000"])
-                .arg(&svc.dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped()),
-        );
+        let waiting = sv_pid_spawned(&mut procs, &["-w", "20000"], &svc.dir);
         // SAFETY: as above.
         unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
         let o = wait_output(waiting);
         assert_eq!(o.code(), 0, "{kind:?}: {o:?}");
         assert_ne!(o.out(), format!("{pid}\n"), "{kind:?}");
     }
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
 
 /// Taken down, the service's process exits before its supervisor has
@@ -677,13 +670,7 @@ fn u_w_waits_through_a_down_whose_process_is_not_reaped_yet() {
         let o = sv_pid(&["-u"], &svc.dir);
         assert!([1, 2].contains(&o.code()), "{kind:?}: {o:?}");
         assert_eq!(o.out(), "", "{kind:?}: {o:?}");
-        let waiting = procs.spawn(
-            cmd(SV_PID)
-                .args(["-u", "-w", "20000"])
-                .arg(&svc.dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped()),
-        );
+        let waiting = sv_pid_spawned(&mut procs, &["-u", "-w", "20000"], &svc.dir);
         // SAFETY: a signal to a process this test started.
         unsafe { libc::kill(svc.supervisor as i32, libc::SIGCONT) };
         let o = wait_output(waiting);

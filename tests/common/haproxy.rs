@@ -223,11 +223,8 @@ impl Install {
         super::tagged(&self.tag)
             .into_iter()
             .filter(|&p| !haproxies.contains(&(p as u32)))
-            .filter(|p| {
-                // Zombies have done their work.
-                !std::fs::read_to_string(format!("/proc/{p}/stat"))
-                    .is_ok_and(|s| s.contains(") Z "))
-            })
+            // Zombies have done their work.
+            .filter(|&p| !super::is_zombie(p))
             .collect()
     }
 

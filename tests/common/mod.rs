@@ -211,6 +211,11 @@ impl Drop for Procs {
 }
 
 /// Polls `cond` until it holds or DEADLINE passes; fails with `what`.
+/// Whether `pid` has exited and its parent has not reaped it yet.
+pub fn is_zombie(pid: impl std::fmt::Display) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
 pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     wait_until(what, || if cond() { Ok(()) } else { Err(String::new()) })
 }

@@ -437,9 +437,7 @@ fn missed_its_workers_exit(master: u32) -> bool {
     let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
         .unwrap_or_default();
     !children.trim().is_empty()
-        && children.split_whitespace().all(|c| {
-            std::fs::read_to_string(format!("/proc/{c}/stat")).is_ok_and(|s| s.contains(") Z "))
-        })
+        && children.split_whitespace().all(super::is_zombie)
         && pidchain::process::signals(master).is_some_and(|s| s.blocked == 0 && s.pending == 0)
 }
 
