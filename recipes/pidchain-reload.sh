@@ -119,7 +119,7 @@ lock() {
   # turn.
   holder=$(cat "$HOLDER" 2>/dev/null)
   while :; do
-    flock -E 75 -w "$((TIMEOUT / 1000)).$((TIMEOUT % 1000 / 100))$((TIMEOUT % 100 / 10))$((TIMEOUT % 10))" 9
+    flock -E 75 -w "$(seconds "$TIMEOUT")" 9
     case $? in
     0) break ;;
     75) ;;
@@ -132,6 +132,11 @@ lock() {
   done
   # Best effort: only a name for the message above.
   echo $$ 2>/dev/null >"$HOLDER" || :
+}
+
+# Milliseconds $1 in seconds, as flock takes them.
+seconds() {
+  echo "$(($1 / 1000)).$(($1 % 1000 / 100))$(($1 % 100 / 10))$(($1 % 10))"
 }
 
 # haproxy 2.4.0 does not take a stats socket over with -x (it looks for
@@ -171,15 +176,24 @@ answers() {
   0) return 0 ;;
   2) rm -f "$1" && return 2 ;;
   esac
+  finishing "$started"
   pidfile-read -d -c haproxy "$1" haproxy-sf -k -n PIDFILE_PID
   return 4
+}
+
+# Called with the pid of a new haproxy about to be told to finish, which
+# holds the listeners and may have taken connections: a command that
+# keeps account of such haproxies redefines it.
+finishing() {
+  :
 }
 
 # reload DIR: the reload of the service directory DIR, asked from
 # anywhere: s6-rc copies no reload script into the live directory it
 # makes (/run/service/NAME under s6-overlay). DIR is checked first; then
 # this command runs again in DIR with DIR/env loaded by s6-envdir, as
-# DIR/run loads it, so both read the same settings the same way.
+# DIR/run loads it, so both read the same settings the same way; as
+# reload, or as the subcommand $2.
 reload_in() {
   case $1 in
   /*) [ -f "$1/run" ] && [ -d "$1/env" ] ;;
@@ -192,5 +206,5 @@ reload_in() {
   *) self=$0 ;;
   esac
   cd -- "$1" || exit 111
-  exec s6-envdir ./env "$self" reload
+  exec s6-envdir ./env "$self" "${2:-reload}"
 }

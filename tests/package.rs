@@ -9,7 +9,7 @@
 //! --ignored`).
 
 mod common;
-use common::haproxy::{Client, Install, Load, Mode};
+use common::haproxy::{Client, Install, Load, Mode, assert_verified};
 use common::supervisors::Kind;
 use common::*;
 use std::path::{Path, PathBuf};
@@ -153,15 +153,20 @@ fn installed_runit_recipe_reloads_under_load() {
     inst.set_version("v1");
     let o = inst.reload();
     assert_eq!(o.code(), 0, "{o:?}");
-    assert_eq!(inst.fetch(), Ok("v1".to_owned()));
-    let after = svc.reported_pid().expect("supervised");
+    assert_verified(&inst, &svc, before, "v1", "installed", &o);
+    // The installed `wait`: until run has taken the copy over.
+    let w = inst.handoff_verb("wait");
+    assert_eq!(w.code(), 0, "{w:?}");
+    let after = inst.wait_settled(&svc, "v1");
     assert_ne!(after, before, "the supervised haproxy was not replaced");
-    assert!(!inst.handoff().exists(), "handoff pidfile left");
+    assert_eq!(
+        w.out(),
+        format!("haproxy-handoff: info: haproxy {after} serves, supervised\n")
+    );
     for stats in [load.finish(), kept.finish()] {
         assert!(stats.ok > 0, "{stats:?}");
         assert_eq!(stats.failed, 0, "{stats:?}");
     }
-    inst.wait_settled(&svc, "v1");
     svc.command('d');
     svc.wait_down();
     wait_for("haproxy to exit", || inst.haproxies().is_empty());

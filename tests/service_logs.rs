@@ -5,7 +5,7 @@
 //! version (make check runs it once, not in the per-version matrix).
 
 mod common;
-use common::haproxy::{Install, Mode};
+use common::haproxy::{Install, Mode, assert_verified, reloaded_copy};
 use common::supervisors::{Kind, Service};
 use common::*;
 use std::process::Command;
@@ -61,7 +61,7 @@ fn reload_outcomes_are_logged(kind: Kind, mode: Mode) {
     let mut procs = Procs::new();
     let inst = Install::with_mode(kind, mode, "v0");
     let svc = inst.start_with_log(&mut procs);
-    inst.wait_settled(&svc, "v0");
+    let first = inst.wait_settled(&svc, "v0");
     let config = inst.config.display().to_string();
     let recipe = match mode {
         Mode::Handoff => "haproxy-handoff",
@@ -76,7 +76,17 @@ fn reload_outcomes_are_logged(kind: Kind, mode: Mode) {
         let log = wait_logged(&svc, &said, |l| l.contains(&said));
         let now = inst.wait_settled(&svc, "v1");
         let said = match mode {
-            Mode::Handoff => format!("{said}haproxy {now} serves {config}"),
+            // The copy that served when the reload answered, the old
+            // haproxy draining; run has taken it over since.
+            Mode::Handoff => {
+                let copy = log
+                    .split(&said)
+                    .nth(1)
+                    .and_then(|l| l.strip_prefix("haproxy ")?.split(' ').next()?.parse().ok())
+                    .unwrap_or(0);
+                assert!(copy != 0 && copy != first && copy != now, "{log}");
+                format!("{said}haproxy {copy} serves {config}; draining: {first}")
+            }
             Mode::MasterWorker => format!("{said}the workers of {config} serve"),
         };
         let lines = log
@@ -158,12 +168,16 @@ fn a_reload_by_hand_says_its_success_in_one_line() {
             inst.set_version("v1");
             let o = inst.reload();
             assert_eq!(o.code(), 0, "{kind:?} {mode:?}: {o:?}");
+            assert_verified(&inst, &svc, before, "v1", "reload", &o);
             let now = inst.wait_settled(&svc, "v1");
             let config = inst.config.display();
             let said = match mode {
                 Mode::Handoff => {
                     assert_ne!(now, before);
-                    format!("haproxy-handoff: info: reloaded: haproxy {now} serves {config}\n")
+                    let copy = reloaded_copy(&inst, &o).expect("the copy");
+                    format!(
+                        "haproxy-handoff: info: reloaded: haproxy {copy} serves {config}; draining: {before}\n"
+                    )
                 }
                 Mode::MasterWorker => {
                     format!("haproxy-master: info: reloaded: the workers of {config} serve\n")

@@ -228,6 +228,21 @@ impl Install {
             .collect()
     }
 
+    /// `haproxy-handoff VERB DIR` (wait, status) on this service
+    /// directory, as an operator would ask from anywhere.
+    pub fn handoff_verb_command(&self, verb: &str) -> Command {
+        let mut c = Command::new(self.which("haproxy-handoff"));
+        c.arg(verb)
+            .arg(&self.svc)
+            .env("PATH", &self.path)
+            .env(TAG_VAR, &self.tag);
+        c
+    }
+
+    pub fn handoff_verb(&self, verb: &str) -> Output {
+        run(&mut self.handoff_verb_command(verb))
+    }
+
     pub fn reload(&self) -> Output {
         run(&mut self.reload_command())
     }
@@ -394,36 +409,88 @@ pub fn said_by_pidchain(stderr: &str) -> String {
         .collect()
 }
 
-/// What a reload that exited 0 promises, checked the moment it returns:
-/// the new configuration answers, and (handoff) the supervised process
-/// is a new haproxy and the handoff pidfile is gone, or (master-worker)
-/// the supervised master is the same and has one more reload done.
+/// What a reload that exited 0 (`said`) promises, checked the moment it
+/// returns: the new configuration answers, and (handoff) the copy it
+/// names answers on the stats socket with its own pid, the haproxy
+/// before it told to finish and recorded as draining while it lives (or,
+/// its drain short, already replaced by a supervised haproxy that took
+/// the copy over), or (master-worker) the supervised master is the same
+/// and has one more reload done. Returns the haproxy that serves: the
+/// copy, or the supervised haproxy that took it over.
 pub fn assert_verified(
     inst: &Install,
     svc: &Service,
     before: u32,
     version: &str,
     what: &str,
+    said: &Output,
 ) -> u32 {
     assert_eq!(inst.fetch(), Ok(version.to_owned()), "{what}");
-    let now = svc.reported_pid().expect("supervised");
-    match inst.mode {
+    let serving = match inst.mode {
         Mode::Handoff => {
-            assert_ne!(
-                now, before,
-                "{what}: the supervised haproxy was not replaced"
-            );
+            let copy = reloaded_copy(inst, said).unwrap_or_else(|| panic!("{what}: {said:?}"));
+            let answering = answering(inst).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let now = svc.reported_pid();
+            if answering != copy {
+                // Taken over since: only from the copy, once it answered.
+                assert!(
+                    now == Some(answering) && answering != before,
+                    "{what}: haproxy {answering} answers, not the copy {copy} nor a new \
+                     supervised haproxy (supervised {now:?}, before {before})"
+                );
+                assert!(!inst.handoff().exists(), "{what}: handoff pidfile left");
+            } else if let Ok(pending) = std::fs::read_to_string(inst.handoff()) {
+                // Else run has consumed it, and takes over from the copy.
+                assert_eq!(pending.trim(), copy.to_string(), "{what}: handoff pidfile");
+            }
+            assert_ne!(copy, before, "{what}");
             assert!(
-                inst.haproxies().contains(&now),
-                "{what}: {now} is not haproxy"
+                !inst.haproxies().contains(&before) || draining_records(inst).contains(&before),
+                "{what}: haproxy {before} runs on, not recorded as draining: {:?}",
+                draining_records(inst)
             );
-            assert!(!inst.handoff().exists(), "{what}: handoff pidfile left");
+            answering
         }
-        Mode::MasterWorker => assert_eq!(now, before, "{what}: the master changed"),
-    }
+        Mode::MasterWorker => {
+            let now = svc.reported_pid().expect("supervised");
+            assert_eq!(now, before, "{what}: the master changed");
+            now
+        }
+    };
     assert!(
         !inst.rundir.join("admin.sock.serving").exists(),
         "{what}: the stats socket's second name left"
     );
-    now
+    serving
+}
+
+/// The copy a handoff reload that exited 0 says serves.
+pub fn reloaded_copy(inst: &Install, said: &Output) -> Option<u32> {
+    let line = said.out();
+    let rest = line.strip_prefix("haproxy-handoff: info: reloaded: haproxy ")?;
+    let (pid, rest) = rest.split_once(' ')?;
+    let config = format!("serves {}; draining: ", inst.config.display());
+    rest.starts_with(&config).then_some(())?;
+    pid.parse().ok()
+}
+
+/// The pid of the haproxy answering on the service's stats socket.
+pub fn answering(inst: &Install) -> Result<u32, String> {
+    let o = run(super::cmd(super::HAPROXY_PID).arg(inst.rundir.join("admin.sock")));
+    o.out()
+        .trim()
+        .parse()
+        .map_err(|_| format!("no haproxy answers: {o:?}"))
+}
+
+/// The pids recorded in RUNDIR/draining, in order.
+pub fn draining_records(inst: &Install) -> Vec<u32> {
+    let mut pids: Vec<u32> = std::fs::read_dir(inst.rundir.join("draining"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort();
+    pids
 }
