@@ -236,6 +236,56 @@ fn reload_killed_midway() {
 }
 
 #[test]
+fn down_after_a_reload_killed_once_its_copy_serves_leaves_no_haproxy() {
+    // The reload killed (SIGKILL) once its step has handed the copy over
+    // and told the old haproxy to finish, before the reload answers (held
+    // at its check that the service is still wanted up). Then down: the
+    // copy serves unsupervised, and the watcher the step started, not the
+    // dead reload, stops it (daemontools runs no finish).
+    for kind in under_test(&ALL) {
+        let mut procs = Procs::new();
+        let inst = Install::new(kind, "v0");
+        let svc = inst.start(&mut procs);
+        let old = inst.wait_settled(&svc, "v0");
+        inst.set_version("v1");
+        // The reload's sv-pid calls: up and wanted up (1), the old pid
+        // (2), taken down meanwhile (3, after the step).
+        let gate = Gate::new(&inst, "sv-pid", 3);
+        // Not procs.spawn: the reload keeps the Install's tag, by which
+        // its step and watcher are found (and killed with the Install).
+        let mut reload = spawn(
+            inst.reload_command_with_first_in_path(gate.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
+        wait_for(&format!("{kind:?}: the reload to be held"), || {
+            gate.reached()
+        });
+        let copy = std::fs::read_to_string(inst.handoff()).expect("the handoff pidfile");
+        assert_ne!(copy.trim(), old.to_string(), "{kind:?}");
+        kill(reload.id());
+        let _ = reload.wait();
+        // The held shim, orphaned, goes on and exits.
+        gate.open();
+        assert_eq!(
+            inst.fetch(),
+            Ok("v1".to_owned()),
+            "{kind:?}: the copy serves"
+        );
+        svc.command('d');
+        svc.wait_down();
+        wait_for(
+            &format!("{kind:?}: every haproxy of the service to exit"),
+            || inst.haproxies().is_empty(),
+        );
+        assert!(
+            !inst.handoff().exists(),
+            "{kind:?}: the handoff pidfile is left"
+        );
+    }
+}
+
+#[test]
 fn supervisor_killed_then_restarted() {
     for kind in under_test(&ALL) {
         let mut procs = Procs::new();

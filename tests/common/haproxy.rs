@@ -7,7 +7,10 @@ use super::harness::{self, EXAMPLES};
 #[allow(unused_imports)]
 pub use super::harness::{Client, Load, Stats, fetch, fetch_path, slow_backend};
 use super::supervisors::{Kind, Service};
-use super::{Output, Procs, TAG_VAR, new_tag, path_with_binaries, run, tempdir, wait_for, writing};
+use super::{
+    Output, Procs, TAG_VAR, new_tag, path_with_binaries, run, tempdir, wait_for, wait_until,
+    writing,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -292,12 +295,18 @@ impl Install {
 
     /// Settled, and still so on a second look.
     pub fn wait_settled(&self, svc: &Service, version: &str) -> u32 {
-        let mut last = Err(String::new());
-        wait_for(&format!("{:?} to settle on {version}", self.kind), || {
-            last = self.settled(svc, version);
-            last.is_ok() && self.settled(svc, version) == last
+        let mut pid = 0;
+        wait_until(&format!("{:?} to settle on {version}", self.kind), || {
+            let first = self.settled(svc, version)?;
+            match self.settled(svc, version)? {
+                again if again == first => {
+                    pid = first;
+                    Ok(())
+                }
+                again => Err(format!("settled on {first}, then on {again}")),
+            }
         });
-        last.unwrap_or_default()
+        pid
     }
 }
 impl Drop for Install {
