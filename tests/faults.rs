@@ -239,15 +239,28 @@ fn reload_killed_midway() {
 fn down_after_a_reload_killed_once_its_copy_serves_leaves_no_haproxy() {
     // The reload killed (SIGKILL) once its step has handed the copy over
     // and told the old haproxy to finish, before the reload answers (held
-    // at its check that the service is still wanted up). Then down: the
-    // copy serves unsupervised, and the watcher the step started, not the
-    // dead reload, stops it (daemontools runs no finish).
+    // at its check that the service is still wanted up). Then down, the
+    // old haproxy still draining: the copy serves unsupervised, and the
+    // watcher the step started, not the dead reload, stops it
+    // (daemontools runs no finish).
     for kind in under_test(&ALL) {
+        let backend = common::haproxy::slow_backend(Duration::from_secs(25)).expect("a backend");
         let mut procs = Procs::new();
         let inst = Install::new(kind, "v0");
+        inst.set_version_with_slow_backend("v0", backend.port);
         let svc = inst.start(&mut procs);
         let old = inst.wait_settled(&svc, "v0");
-        inst.set_version("v1");
+        // Keeps the old haproxy draining, and so supervised, through the
+        // down: no run takes the copy over first.
+        let held = backend.received();
+        let port = inst.port;
+        std::thread::spawn(move || {
+            common::haproxy::fetch_path(port, "/slow", Duration::from_secs(40))
+        });
+        wait_for("the slow request to reach the backend", || {
+            backend.received() > held
+        });
+        inst.set_version_with_slow_backend("v1", backend.port);
         // The reload's sv-pid calls: up and wanted up (1), the old pid
         // (2), taken down meanwhile (3, after the step).
         let gate = Gate::new(&inst, "sv-pid", 3);
@@ -282,6 +295,7 @@ fn down_after_a_reload_killed_once_its_copy_serves_leaves_no_haproxy() {
             !inst.handoff().exists(),
             "{kind:?}: the handoff pidfile is left"
         );
+        backend.release();
     }
 }
 
