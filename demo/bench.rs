@@ -49,6 +49,21 @@ enum Method {
     MasterWorkerNoProbe,
 }
 
+/// pidchain 0.1's runit run, which took over without the reload lock: the
+/// lock 0.1's copy holds until it exits would hold up today's run.
+const OLD_RUN: &str = r#"#!/bin/sh
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+CONFIG=@CONFIG@
+RUNDIR=@RUNDIR@
+HANDOFF=$RUNDIR/handoff.pid
+SOCKET=$RUNDIR/admin.sock
+exec 2>&1
+install -d -m 0700 "$RUNDIR" || exit 111
+exec pidfile-read -d -o -w 2000 "$HANDOFF" \
+  haproxy-sf -x "$SOCKET" \
+  "$HAPROXY" -db -f "$CONFIG"
+"#;
+
 /// pidchain 0.1's runit reload, for comparison (paths set as in the recipe).
 const OLD_RELOAD: &str = r#"#!/bin/sh
 SERVICE=@SVC@
@@ -459,11 +474,13 @@ fn install(s: &Service, method: Method) -> Result<&'static str, String> {
         }
         Method::OldHandoff => {
             s.install_recipe("runit")?;
-            let script = OLD_RELOAD
-                .replace("@SVC@", &s.svc.to_string_lossy())
-                .replace("@CONFIG@", &s.config.to_string_lossy())
-                .replace("@RUNDIR@", &s.rundir.to_string_lossy());
-            std::fs::write(s.svc.join("reload"), script).map_err(|e| e.to_string())?;
+            let paths = |text: &str| {
+                text.replace("@SVC@", &s.svc.to_string_lossy())
+                    .replace("@CONFIG@", &s.config.to_string_lossy())
+                    .replace("@RUNDIR@", &s.rundir.to_string_lossy())
+            };
+            s.install_run(&paths(OLD_RUN))?;
+            std::fs::write(s.svc.join("reload"), paths(OLD_RELOAD)).map_err(|e| e.to_string())?;
             "runsv"
         }
         Method::HandoffCheckFirst => {
@@ -682,7 +699,7 @@ fn drain(reloads: usize) -> Result<(), String> {
         delay.as_secs()
     );
     println!(
-        "{:<36} {:>12} {:>12} {:>14} {:>8} {:>7}",
+        "{:<40} {:>12} {:>12} {:>14} {:>8} {:>7}",
         "method", "answered med", "answered max", "all settled", "slow ok", "failed"
     );
     for method in [
@@ -734,7 +751,7 @@ fn drain(reloads: usize) -> Result<(), String> {
             let sent = Instant::now();
             s.command(&s.svc.join("reload"), &[])?;
             answered.push(sent.elapsed().as_secs_f64());
-            print!("\r{:<36} reload {i}/{reloads}   ", method.name());
+            print!("\r{:<40} reload {i}/{reloads}   ", method.name());
             let _ = std::io::stdout().flush();
         }
         answered.sort_by(f64::total_cmp);
@@ -753,7 +770,7 @@ fn drain(reloads: usize) -> Result<(), String> {
             .map(|c| c.join().unwrap_or((0, 1)))
             .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
         println!(
-            "\r{:<36} {:>10.2} s {:>10.2} s {:>12.2} s {:>8} {:>7}",
+            "\r{:<40} {:>10.2} s {:>10.2} s {:>12.2} s {:>8} {:>7}",
             method.name(),
             answered.get(answered.len() / 2).copied().unwrap_or(0.0),
             answered.last().copied().unwrap_or(0.0),
