@@ -153,11 +153,11 @@ fn reload_killed_midway() {
             "v1",
         ),
         (
-            // The reload's check that the old one is haproxy, the step's
-            // record of it as draining, then the signal.
+            // The reload's check that the old one is haproxy, then the
+            // step's signal (its record of it as draining made).
             "the handoff pidfile made, before the old haproxy is told",
             "haproxy-sf",
-            3,
+            2,
             "v1",
         ),
         (
@@ -540,7 +540,7 @@ impl Point {
         match self {
             Point::BeforeTheCopy => Some(("haproxy-sf", 1)),
             // After the reload's check that the old one is haproxy: the
-            // step's record of it as draining, the copy answering.
+            // step's signal, the copy answering, the handoff pidfile made.
             Point::CopyBesideTheOld => Some(("haproxy-sf", 2)),
             Point::Drain => None,
             // The first run read two pidfiles: the third read is the next run's.

@@ -569,10 +569,10 @@ fn a_handoff_reload_killed_with_its_process_group_leaves_only_the_service() {
         },
         Kill {
             phase: "the handoff pidfile made, before the old haproxy is told",
-            // The reload's check that the old one is haproxy, the step's
-            // record of it as draining, then the signal.
+            // The reload's check that the old one is haproxy, then the
+            // step's signal (its record of it as draining made).
             command: "haproxy-sf",
-            nth: 3,
+            nth: 2,
             signal: libc::SIGINT,
             stop_copy: false,
             step_too: false,
