@@ -507,12 +507,13 @@ pub fn draining_records(inst: &Install) -> Vec<u32> {
 /// The reload whose copy was killed once handed over: killed before the
 /// reload's last look, it says so (1); after, the reload had answered 0.
 /// Either way run, once the old haproxy has drained, finds the copy dead
-/// and starts cold with the new configuration.
+/// and starts cold with the new configuration. (The copy's own notices,
+/// haproxy 3's, come before.)
 pub fn assert_answered_or_copy_gone(inst: &Install, o: &Output, copy: u32, what: &str) {
     match o.code() {
         0 => {}
         1 => assert_eq!(
-            o.stderr,
+            said_by_pidchain(&o.stderr),
             format!(
                 "haproxy-handoff: fatal: haproxy {copy} no longer answers on {}\n",
                 inst.rundir.join("admin.sock").display()
