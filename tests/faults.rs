@@ -72,6 +72,9 @@ fn supervised_haproxy_killed() {
     let mut procs = Procs::new();
     let (inst, svc, pid) = started(&mut procs);
     let load = Load::start(inst.port, Client::NewConnection, 2, LOAD_LIMIT);
+    // Served before the fault: the report's "no request served at all"
+    // must not hang on whether one came between the restart and its end.
+    wait_for("the load to be served", || load.counts().0 > 0);
     kill(pid);
     settle_and_report(
         "SIGKILL of the supervised haproxy",
